@@ -1,0 +1,282 @@
+//! Graph convexity (SPEC §1; Tětková et al. 2025): for pairs of rows of one class, the share
+//! of the interior nodes of their shortest path in the k-NN graph that belong to that class.
+
+use crate::data::{Labels, Matrix};
+use crate::error::{Error, Result};
+use crate::graph::{Graph, ShortestPaths};
+use crate::knn::{knn_exact, KnnLists};
+use crate::progress::Progress;
+use crate::report::{self, Baseline, ClassScore, SkippedClass};
+use crate::rng::{Purpose, Rng};
+use crate::stats::mean;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GraphOptions {
+    /// Neighbours per row.
+    pub k: usize,
+    /// Largest number of ordered pairs per class; more are sampled down to this.
+    pub n_paths: usize,
+    pub seed: u64,
+    /// Label permutations for the chance baseline (0 = none).
+    pub baseline: usize,
+}
+
+impl Default for GraphOptions {
+    fn default() -> Self {
+        GraphOptions { k: 10, n_paths: 5000, seed: 0, baseline: 5 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GraphConvexity {
+    /// Unweighted mean of the class scores (0–100).
+    pub score: f64,
+    /// Standard error of `score` from the class SEMs (ours).
+    pub sem: f64,
+    pub classes: Vec<ClassScore>,
+    pub skipped: Vec<SkippedClass>,
+    /// 100 × mean over all scored paths of all classes.
+    pub pooled_mean: f64,
+    /// Pairs whose endpoints lie in different connected components (scored 0).
+    pub no_path: usize,
+    pub components: usize,
+    pub edges: usize,
+    /// Rows whose neighbour search fell back to an exhaustive scan (diagnostic).
+    pub exhaustive_rows: usize,
+    pub baseline: Option<Baseline>,
+}
+
+/// A shortest path between two rows, for drawing.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PathTrace {
+    /// Rows from source to target; empty when they are not connected.
+    pub rows: Vec<u32>,
+    pub length: f64,
+}
+
+/// The k-NN graph of a data set, kept to answer several questions about it.
+pub struct NeighbourGraph {
+    pub knn: KnnLists,
+    pub graph: Graph,
+}
+
+impl NeighbourGraph {
+    pub fn build(x: &Matrix, k: usize, progress: &mut dyn Progress) -> Result<NeighbourGraph> {
+        if k == 0 {
+            return Err(Error::input("k must be at least 1"));
+        }
+        if x.rows < 2 {
+            return Err(Error::input(format!("need at least two rows, got {}", x.rows)));
+        }
+        let knn = knn_exact(x, k, progress)?;
+        let graph = Graph::from_knn_union(&knn);
+        Ok(NeighbourGraph { knn, graph })
+    }
+
+    /// The path the score uses between rows `a` and `b`.
+    pub fn path(&self, a: usize, b: usize) -> Result<PathTrace> {
+        let n = self.graph.num_nodes();
+        if a >= n || b >= n {
+            return Err(Error::input(format!("row index out of range (the data has {n} rows)")));
+        }
+        let mut sp = ShortestPaths::new(n);
+        sp.run(&self.graph, a, &[b as u32]);
+        let mut interior = Vec::new();
+        Ok(match sp.interior(b, &mut interior) {
+            None => PathTrace { rows: Vec::new(), length: f64::INFINITY },
+            Some(()) => {
+                let mut rows = vec![a as u32];
+                rows.extend(interior.iter().rev());
+                if a != b {
+                    rows.push(b as u32);
+                }
+                PathTrace { rows, length: sp.distance(b) }
+            }
+        })
+    }
+}
+
+/// One (source, target) path to score for one class under one labelling.
+#[derive(Clone, Copy)]
+struct Query {
+    source: u32,
+    target: u32,
+    labelling: u32,
+    class: u32,
+}
+
+pub fn graph_convexity(
+    x: &Matrix,
+    labels: &Labels,
+    options: &GraphOptions,
+    progress: &mut dyn Progress,
+) -> Result<GraphConvexity> {
+    labels.check_rows(x.rows, "the label list")?;
+    if options.n_paths == 0 {
+        return Err(Error::input("the number of paths per class must be at least 1"));
+    }
+    let graph = NeighbourGraph::build(x, options.k, progress)?;
+    score_on_graph(&graph, labels, options, progress)
+}
+
+/// The scores on a graph already built (so a layer sweep or a page can reuse it).
+pub fn score_on_graph(
+    g: &NeighbourGraph,
+    labels: &Labels,
+    options: &GraphOptions,
+    progress: &mut dyn Progress,
+) -> Result<GraphConvexity> {
+    let n = g.graph.num_nodes();
+    labels.check_rows(n, "the label list")?;
+    let labellings = labellings(labels, options.seed, options.baseline);
+    let num_classes = labels.num_classes();
+
+    let mut queries = Vec::new();
+    for (l, codes) in labellings.iter().enumerate() {
+        for (c, members) in members_of(codes, num_classes).iter().enumerate() {
+            pairs_for_class(members, options.n_paths, options.seed, l as u32, c as u32, &mut queries);
+        }
+    }
+    let scores = score_queries(&g.graph, &labellings, &queries, progress)?;
+
+    // Collect per labelling and class, in query order, so sums do not depend on threads.
+    let mut per_class = vec![vec![Vec::new(); num_classes]; labellings.len()];
+    let mut no_path = 0;
+    for (q, s) in queries.iter().zip(&scores) {
+        per_class[q.labelling as usize][q.class as usize].push(s.unwrap_or(0.0));
+        if q.labelling == 0 && s.is_none() {
+            no_path += 1;
+        }
+    }
+    let sizes: Vec<usize> = labels.members().iter().map(Vec::len).collect();
+    let (mut classes, skipped) = report::summarise_classes(labels, &sizes, &per_class[0]);
+    let (score, sem) = report::overall(&classes);
+    let permuted: Vec<f64> = per_class[1..]
+        .iter()
+        .map(|p| report::overall(&report::summarise_classes(labels, &sizes, p).0).0)
+        .collect();
+    if options.baseline > 0 {
+        let kept = (0..num_classes).filter(|&c| sizes[c] >= 2);
+        for (class, c) in classes.iter_mut().zip(kept) {
+            let values: Vec<f64> = per_class[1..].iter().map(|p| 100.0 * mean(&p[c])).collect();
+            class.baseline = Some(mean(&values));
+        }
+    }
+    let real: Vec<f64> = per_class[0].iter().flatten().copied().collect();
+    let components = {
+        let mut ids = g.graph.components();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.len()
+    };
+    Ok(GraphConvexity {
+        score,
+        sem,
+        classes,
+        skipped,
+        pooled_mean: if real.is_empty() { f64::NAN } else { 100.0 * mean(&real) },
+        no_path,
+        components,
+        edges: g.graph.num_edges(),
+        exhaustive_rows: g.knn.exhaustive_rows,
+        baseline: report::baseline(score, permuted),
+    })
+}
+
+/// The real labels, then `permutations` shuffles of them (stream: LabelPermutation, r).
+/// A permutation keeps every class's size, so the same classes are scored.
+fn labellings(labels: &Labels, seed: u64, permutations: usize) -> Vec<Vec<u32>> {
+    let mut all = vec![labels.codes.clone()];
+    for r in 1..=permutations {
+        let mut codes = labels.codes.clone();
+        Rng::new(seed, Purpose::LabelPermutation, r as u32, 0).shuffle(&mut codes);
+        all.push(codes);
+    }
+    all
+}
+
+fn members_of(codes: &[u32], num_classes: usize) -> Vec<Vec<u32>> {
+    let mut members = vec![Vec::new(); num_classes];
+    for (row, &c) in codes.iter().enumerate() {
+        members[c as usize].push(row as u32);
+    }
+    members
+}
+
+/// SPEC §1.2: all m(m−1) ordered pairs when that is at most `n_paths`, else `n_paths` of them
+/// drawn without replacement (stream: GraphPairs, labelling, class). Pair number p stands for
+/// (members[p / (m−1)], the (p mod (m−1))-th other member).
+fn pairs_for_class(members: &[u32], n_paths: usize, seed: u64, labelling: u32, class: u32, out: &mut Vec<Query>) {
+    let m = members.len() as u64;
+    if m < 2 {
+        return;
+    }
+    let total = m * (m - 1);
+    let chosen: Vec<u64> = if total <= n_paths as u64 {
+        (0..total).collect()
+    } else {
+        Rng::new(seed, Purpose::GraphPairs, labelling, class).sample_distinct(total, n_paths as u64)
+    };
+    out.extend(chosen.into_iter().map(|p| {
+        let a = p / (m - 1);
+        let r = p % (m - 1);
+        let b = if r >= a { r + 1 } else { r };
+        Query { source: members[a as usize], target: members[b as usize], labelling, class }
+    }));
+}
+
+/// Path score of every query (SPEC §1.4), `None` when there is no path. One Dijkstra per
+/// distinct source serves every labelling and class.
+fn score_queries(
+    graph: &Graph,
+    labellings: &[Vec<u32>],
+    queries: &[Query],
+    progress: &mut dyn Progress,
+) -> Result<Vec<Option<f64>>> {
+    let n = graph.num_nodes();
+    let mut order: Vec<u32> = (0..queries.len() as u32).collect();
+    order.sort_unstable_by_key(|&q| (queries[q as usize].source, q));
+    let groups: Vec<&[u32]> = order.chunk_by(|&a, &b| queries[a as usize].source == queries[b as usize].source).collect();
+
+    let mut scores = vec![None; queries.len()];
+    let chunk = groups.len().div_ceil(50).max(64);
+    for (i, batch) in groups.chunks(chunk).enumerate() {
+        progress.report("shortest paths", (i * chunk) as f64 / groups.len() as f64)?;
+        let results: Vec<Vec<(u32, Option<f64>)>> = batch
+            .par_iter()
+            .map_init(
+                || (ShortestPaths::new(n), Vec::new(), Vec::new()),
+                |(sp, targets, interior), group| {
+                    let source = queries[group[0] as usize].source as usize;
+                    targets.clear();
+                    targets.extend(group.iter().map(|&q| queries[q as usize].target));
+                    sp.run(graph, source, targets);
+                    group
+                        .iter()
+                        .map(|&q| {
+                            let query = queries[q as usize];
+                            let score = sp.interior(query.target as usize, interior).map(|()| {
+                                if interior.is_empty() {
+                                    1.0
+                                } else {
+                                    let codes = &labellings[query.labelling as usize];
+                                    let same = interior.iter().filter(|&&v| codes[v as usize] == query.class).count();
+                                    same as f64 / interior.len() as f64
+                                }
+                            });
+                            (q, score)
+                        })
+                        .collect()
+                },
+            )
+            .collect();
+        for (q, s) in results.into_iter().flatten() {
+            scores[q as usize] = s;
+        }
+    }
+    progress.report("shortest paths", 1.0)?;
+    Ok(scores)
+}
