@@ -5,6 +5,7 @@
 //! [`graph_convexity`], [`euclidean_convexity`], [`layers`]. The wasm-bindgen layer
 //! ([`wasm`]) only converts types.
 
+pub mod analysis;
 pub mod data;
 pub mod error;
 pub mod euclidean_convexity;
@@ -14,6 +15,7 @@ pub mod heads;
 pub mod io;
 pub mod knn;
 pub mod layers;
+pub mod logistic;
 pub mod progress;
 pub mod report;
 pub mod rng;

@@ -1,0 +1,523 @@
+//! From files to a result envelope (SPEC §6): the requests the CLI and the page both make.
+//! A request names its inputs as `file` or `file:column` (or `file:array`); the files
+//! themselves are handed in as bytes, so this runs the same natively and in a browser.
+
+use crate::data::{Labels, Matrix};
+use crate::error::{Error, Result};
+use crate::euclidean_convexity::{euclidean_convexity, EuclideanConvexity, EuclideanOptions, LabelSource};
+use crate::graph_convexity::{score_on_graph, GraphConvexity, GraphOptions, NeighbourGraph};
+use crate::heads::{Activation, Dense, Head};
+use crate::io::{read_file, FileContent};
+use crate::layers::{self, RecallCorrelation};
+use crate::progress::Progress;
+use crate::report::{InputRecord, SCHEMA};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Which part of which file: `file`, or `file:field` for a column or a named array.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Source {
+    pub file: String,
+    #[serde(default)]
+    pub field: Option<String>,
+}
+
+impl Source {
+    /// Splits `name:field` at the last colon unless the whole text is a known file name.
+    pub fn parse(text: &str, known: impl Fn(&str) -> bool) -> Source {
+        if !known(text) {
+            if let Some((file, field)) = text.rsplit_once(':') {
+                if !file.is_empty() && !field.is_empty() && known(file) {
+                    return Source { file: file.into(), field: Some(field.into()) };
+                }
+            }
+        }
+        Source { file: text.into(), field: None }
+    }
+
+    fn describe(&self) -> String {
+        match &self.field {
+            Some(f) => format!("{}:{f}", self.file),
+            None => self.file.clone(),
+        }
+    }
+}
+
+/// The files of one analysis, parsed once each, with what was read from them recorded.
+pub struct FileSet {
+    bytes: BTreeMap<String, Vec<u8>>,
+    parsed: BTreeMap<String, FileContent>,
+    used: Vec<InputRecord>,
+}
+
+impl FileSet {
+    pub fn new(files: impl IntoIterator<Item = (String, Vec<u8>)>) -> FileSet {
+        FileSet { bytes: files.into_iter().collect(), parsed: BTreeMap::new(), used: Vec::new() }
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.bytes.contains_key(name)
+    }
+
+    pub fn content(&mut self, file: &str) -> Result<&FileContent> {
+        if !self.parsed.contains_key(file) {
+            let bytes = self
+                .bytes
+                .get(file)
+                .ok_or_else(|| Error::input(format!("{file}: no such file was given")))?;
+            let content = read_file(file, bytes)?;
+            self.parsed.insert(file.to_string(), content);
+        }
+        Ok(&self.parsed[file])
+    }
+
+    fn record(&mut self, source: &Source, role: &str, shape: Vec<usize>) {
+        let digest_of = &self.bytes[&source.file];
+        self.used.push(InputRecord::new(&source.describe(), role, shape, digest_of));
+    }
+
+    pub fn matrix(&mut self, source: &Source, role: &str) -> Result<Matrix> {
+        let m = self.content(&source.file)?.matrix(source.field.as_deref())?;
+        self.record(source, role, vec![m.rows, m.cols]);
+        Ok(m)
+    }
+
+    pub fn column(&mut self, source: &Source, role: &str) -> Result<Vec<String>> {
+        let c = self.content(&source.file)?.column(source.field.as_deref())?;
+        self.record(source, role, vec![c.len()]);
+        Ok(c)
+    }
+
+    fn vector(&mut self, source: &Source, role: &str) -> Result<Vec<f32>> {
+        let m = self.matrix(source, role)?;
+        if m.rows != 1 && m.cols != 1 {
+            return Err(Error::parse(&source.describe(), format!("expected a vector, found a {}x{} matrix", m.rows, m.cols)));
+        }
+        Ok(m.data)
+    }
+}
+
+/// Every result shares this envelope; the analysis's own fields are flattened into it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Envelope<T: Serialize, P: Serialize> {
+    pub schema: &'static str,
+    pub analysis: &'static str,
+    pub parameters: P,
+    pub inputs: Vec<InputRecord>,
+    #[serde(flatten)]
+    pub result: T,
+    pub subsample: Option<SubsampleNote>,
+    pub timings_ms: BTreeMap<String, f64>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SubsampleNote {
+    pub per_class: usize,
+    pub rows_before: usize,
+    pub rows_after: usize,
+}
+
+/// Wall-clock milliseconds; `performance.now()` in a browser, where `Instant` is unavailable.
+pub fn now_ms() -> f64 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        js_sys::Date::now()
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use std::sync::OnceLock;
+        static START: OnceLock<std::time::Instant> = OnceLock::new();
+        START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64() * 1000.0
+    }
+}
+
+struct Timer(BTreeMap<String, f64>, f64);
+
+impl Timer {
+    fn start() -> Timer {
+        Timer(BTreeMap::new(), now_ms())
+    }
+    fn lap(&mut self, stage: &str) {
+        let now = now_ms();
+        *self.0.entry(stage.to_string()).or_insert(0.0) += now - self.1;
+        self.1 = now;
+    }
+}
+
+fn read_labels(files: &mut FileSet, source: &Source, rows: usize) -> Result<Labels> {
+    let values = files.column(source, "labels")?;
+    let labels = Labels::from_strings(&values);
+    labels.check_rows(rows, &source.describe())?;
+    Ok(labels)
+}
+
+/// Applies `per_class` subsampling to every matrix given, announcing it.
+fn subsample(
+    labels: Labels,
+    matrices: Vec<Matrix>,
+    per_class: Option<usize>,
+    seed: u64,
+    warnings: &mut Vec<String>,
+) -> (Labels, Vec<Matrix>, Option<SubsampleNote>) {
+    let Some(limit) = per_class else { return (labels, matrices, None) };
+    match labels.stratified_subsample(limit, seed) {
+        None => (labels, matrices, None),
+        Some(rows) => {
+            let note = SubsampleNote { per_class: limit, rows_before: labels.len(), rows_after: rows.len() };
+            warnings.push(format!(
+                "subsampled to at most {limit} rows per class ({} of {} rows used, seeded)",
+                rows.len(),
+                labels.len()
+            ));
+            let m = matrices.iter().map(|m| m.select_rows(&rows)).collect();
+            (labels.select_rows(&rows), m, Some(note))
+        }
+    }
+}
+
+fn graph_warnings(r: &GraphConvexity, warnings: &mut Vec<String>) {
+    for s in &r.skipped {
+        warnings.push(format!("class '{}' skipped: {} row(s), no pairs", s.label, s.n));
+    }
+    if r.components > 1 {
+        warnings.push(format!(
+            "the neighbour graph has {} connected components; {} pair(s) had no path and scored 0",
+            r.components, r.no_path
+        ));
+    }
+}
+
+fn euclidean_warnings(r: &EuclideanConvexity, warnings: &mut Vec<String>) {
+    for s in &r.skipped {
+        warnings.push(format!("class '{}' skipped: {} row(s), no pairs", s.label, s.n));
+    }
+    if let Some(p) = &r.probe {
+        if !p.all_converged {
+            warnings.push("a probe stopped before its solver converged; its labels may be slightly off".into());
+        }
+        if p.held_out_accuracy < 0.5 {
+            warnings.push(format!(
+                "the probe's held-out accuracy is only {:.1}%: a score measured with a poor probe is not meaningful",
+                100.0 * p.held_out_accuracy
+            ));
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GraphRequest {
+    pub embeddings: Source,
+    pub labels: Source,
+    #[serde(default)]
+    pub options: GraphOptions,
+    #[serde(default)]
+    pub per_class: Option<usize>,
+}
+
+pub fn run_graph(
+    files: &mut FileSet,
+    request: &GraphRequest,
+    progress: &mut dyn Progress,
+) -> Result<Envelope<GraphConvexity, GraphRequest>> {
+    let mut timer = Timer::start();
+    let x = files.matrix(&request.embeddings, "embeddings")?;
+    let labels = read_labels(files, &request.labels, x.rows)?;
+    timer.lap("read");
+    let mut warnings = Vec::new();
+    let (labels, mut m, subsample) = subsample(labels, vec![x], request.per_class, request.options.seed, &mut warnings);
+    let x = m.remove(0);
+    let graph = NeighbourGraph::build(&x, request.options.k, progress)?;
+    timer.lap("neighbours");
+    let result = score_on_graph(&graph, &labels, &request.options, progress)?;
+    timer.lap("paths and scores");
+    graph_warnings(&result, &mut warnings);
+    Ok(Envelope {
+        schema: SCHEMA,
+        analysis: "graph_convexity",
+        parameters: request.clone(),
+        inputs: std::mem::take(&mut files.used),
+        result,
+        subsample,
+        timings_ms: timer.0,
+        warnings,
+    })
+}
+
+/// A head given as arrays: a linear head is one layer; an MLP lists its layers in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeadSpec {
+    /// (W, b) per layer.
+    pub layers: Vec<(Source, Source)>,
+    #[serde(default = "default_activation")]
+    pub activation: Activation,
+    /// One class name per output, in output order; default: the sorted labels.
+    #[serde(default)]
+    pub classes: Option<Source>,
+}
+
+fn default_activation() -> Activation {
+    Activation::Relu
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EuclideanRequest {
+    pub embeddings: Source,
+    pub labels: Source,
+    /// None: a linear probe fitted here.
+    #[serde(default)]
+    pub head: Option<HeadSpec>,
+    /// For the probe: a column whose values mark training rows (train/1/true).
+    #[serde(default)]
+    pub split: Option<Source>,
+    #[serde(default)]
+    pub options: EuclideanOptions,
+    #[serde(default)]
+    pub per_class: Option<usize>,
+}
+
+fn read_head(files: &mut FileSet, spec: &HeadSpec, inputs: usize) -> Result<(Head, Option<Vec<String>>)> {
+    let mut layers = Vec::new();
+    let mut width = inputs;
+    for (w, b) in &spec.layers {
+        let weights = files.matrix(w, "head weights")?;
+        let bias = files.vector(b, "head bias")?;
+        let layer = Dense::from_arrays(&weights, &bias, width, &w.describe())?;
+        width = layer.outputs();
+        layers.push(layer);
+    }
+    let head = match layers.len() {
+        0 => return Err(Error::input("a head needs at least one (weights, bias) layer")),
+        1 => Head::Linear(layers.remove(0)),
+        _ => Head::mlp(layers, spec.activation)?,
+    };
+    let classes = match &spec.classes {
+        Some(s) => Some(files.column(s, "head classes")?),
+        None => None,
+    };
+    Ok((head, classes))
+}
+
+/// Rows marked as training in a split column.
+pub fn parse_split(values: &[String], name: &str) -> Result<Vec<bool>> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match v.trim().to_ascii_lowercase().as_str() {
+            "train" | "training" | "1" | "true" => Ok(true),
+            "test" | "val" | "valid" | "validation" | "eval" | "0" | "false" => Ok(false),
+            other => Err(Error::input(format!(
+                "{name}: row {i} has split value '{other}'; use train/test (or 1/0, true/false)"
+            ))),
+        })
+        .collect()
+}
+
+pub fn run_euclidean(
+    files: &mut FileSet,
+    request: &EuclideanRequest,
+    progress: &mut dyn Progress,
+) -> Result<Envelope<EuclideanConvexity, EuclideanRequest>> {
+    let mut timer = Timer::start();
+    let x = files.matrix(&request.embeddings, "embeddings")?;
+    let labels = read_labels(files, &request.labels, x.rows)?;
+    let head = match &request.head {
+        Some(spec) => Some(read_head(files, spec, x.cols)?),
+        None => None,
+    };
+    let split = match &request.split {
+        Some(s) => {
+            let values = files.column(s, "split")?;
+            if values.len() != x.rows {
+                return Err(Error::input(format!("{}: {} rows but the embeddings have {}", s.describe(), values.len(), x.rows)));
+            }
+            Some(parse_split(&values, &s.describe())?)
+        }
+        None => None,
+    };
+    timer.lap("read");
+    let mut warnings = Vec::new();
+    let (labels, mut m, subsample) = match &split {
+        // A split is per row; subsampling would have to follow it, so it is not combined.
+        Some(_) if request.per_class.is_some() => {
+            return Err(Error::input("per-class subsampling cannot be combined with a train/test split"))
+        }
+        _ => subsample(labels, vec![x], request.per_class, request.options.seed, &mut warnings),
+    };
+    let x = m.remove(0);
+    let source = match &head {
+        Some((h, classes)) => LabelSource::Head { head: h, classes: classes.clone() },
+        None => LabelSource::Probe { train: split.as_deref() },
+    };
+    let result = euclidean_convexity(&x, &labels, &source, &request.options, progress)?;
+    timer.lap("segments and scores");
+    euclidean_warnings(&result, &mut warnings);
+    Ok(Envelope {
+        schema: SCHEMA,
+        analysis: "euclidean_convexity",
+        parameters: request.clone(),
+        inputs: std::mem::take(&mut files.used),
+        result,
+        subsample,
+        timings_ms: timer.0,
+        warnings,
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LayersRequest {
+    /// One embedding file per layer (or model), in order.
+    pub layers: Vec<Source>,
+    pub labels: Source,
+    #[serde(default)]
+    pub graph: GraphOptions,
+    /// Also Euclidean convexity with a cross-fitted linear probe per layer.
+    #[serde(default)]
+    pub euclidean: Option<EuclideanOptions>,
+    #[serde(default)]
+    pub per_class: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerResult {
+    pub layer: String,
+    pub graph: GraphConvexity,
+    pub euclidean: Option<EuclideanConvexity>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LayersResult {
+    pub layers: Vec<LayerResult>,
+}
+
+pub fn run_layers(
+    files: &mut FileSet,
+    request: &LayersRequest,
+    progress: &mut dyn Progress,
+) -> Result<Envelope<LayersResult, LayersRequest>> {
+    if request.layers.is_empty() {
+        return Err(Error::input("give at least one layer file"));
+    }
+    let mut timer = Timer::start();
+    let mut matrices = Vec::new();
+    for source in &request.layers {
+        matrices.push(files.matrix(source, "layer")?);
+    }
+    let rows = matrices[0].rows;
+    for (m, s) in matrices.iter().zip(&request.layers) {
+        if m.rows != rows {
+            return Err(Error::input(format!(
+                "{} has {} rows but {} has {rows}: layer files must hold the same rows",
+                s.describe(),
+                m.rows,
+                request.layers[0].describe()
+            )));
+        }
+    }
+    let labels = read_labels(files, &request.labels, rows)?;
+    timer.lap("read");
+    let mut warnings = Vec::new();
+    let (labels, matrices, subsample) = subsample(labels, matrices, request.per_class, request.graph.seed, &mut warnings);
+    let total = matrices.len();
+    let mut out = Vec::new();
+    for (i, (x, source)) in matrices.iter().zip(&request.layers).enumerate() {
+        let layer = source.describe();
+        let mut scoped = |stage: &str, f: f64| progress.report(&format!("layer {}/{total}: {stage}", i + 1), f);
+        let graph = NeighbourGraph::build(x, request.graph.k, &mut scoped)?;
+        let g = score_on_graph(&graph, &labels, &request.graph, &mut scoped)?;
+        graph_warnings(&g, &mut warnings);
+        let e = match &request.euclidean {
+            Some(opts) => {
+                let e = euclidean_convexity(x, &labels, &LabelSource::Probe { train: None }, opts, &mut scoped)?;
+                euclidean_warnings(&e, &mut warnings);
+                Some(e)
+            }
+            None => None,
+        };
+        timer.lap(&layer);
+        out.push(LayerResult { layer, graph: g, euclidean: e });
+    }
+    warnings.dedup();
+    Ok(Envelope {
+        schema: SCHEMA,
+        analysis: "layers",
+        parameters: request.clone(),
+        inputs: std::mem::take(&mut files.used),
+        result: LayersResult { layers: out },
+        subsample,
+        timings_ms: timer.0,
+        warnings,
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CorrelateRequest {
+    pub pretrained: Source,
+    pub finetuned: Source,
+    pub labels: Source,
+    /// The fine-tuned model's predicted class per row; default: a cross-validated probe on
+    /// the fine-tuned embeddings.
+    #[serde(default)]
+    pub predictions: Option<Source>,
+    #[serde(default)]
+    pub graph: GraphOptions,
+    #[serde(default)]
+    pub probe: crate::logistic::LogisticOptions,
+}
+
+pub fn run_correlate(
+    files: &mut FileSet,
+    request: &CorrelateRequest,
+    progress: &mut dyn Progress,
+) -> Result<Envelope<RecallCorrelation, CorrelateRequest>> {
+    let mut timer = Timer::start();
+    let pre = files.matrix(&request.pretrained, "pretrained embeddings")?;
+    let labels = read_labels(files, &request.labels, pre.rows)?;
+    let predicted = match &request.predictions {
+        Some(p) => {
+            let values = files.column(p, "predictions")?;
+            Some(values)
+        }
+        None => None,
+    };
+    let fine = files.matrix(&request.finetuned, "fine-tuned embeddings")?;
+    if fine.rows != pre.rows {
+        return Err(Error::input(format!(
+            "{} has {} rows but {} has {}",
+            request.finetuned.describe(),
+            fine.rows,
+            request.pretrained.describe(),
+            pre.rows
+        )));
+    }
+    timer.lap("read");
+    let graph = NeighbourGraph::build(&pre, request.graph.k, progress)?;
+    let convexity = score_on_graph(&graph, &labels, &request.graph, progress)?;
+    timer.lap("pretrained graph convexity");
+    let (recall, source) = match predicted {
+        Some(p) => (layers::per_class_recall(&labels, &p)?, "the given predictions"),
+        None => {
+            progress.report("fitting probes", 0.0)?;
+            let p = crate::logistic::cross_validated_predictions(&fine, &labels, 5, request.graph.seed, &request.probe)?;
+            let names: Vec<String> = p.iter().map(|&c| labels.classes[c as usize].clone()).collect();
+            (layers::per_class_recall(&labels, &names)?, "a 5-fold cross-validated linear probe on the fine-tuned embeddings")
+        }
+    };
+    timer.lap("recall");
+    let result = layers::convexity_vs_recall(&convexity, &labels, &recall, source);
+    let mut warnings = Vec::new();
+    graph_warnings(&convexity, &mut warnings);
+    if result.pearson.is_none() {
+        warnings.push("fewer than three classes, or a constant column: no correlation can be computed".into());
+    }
+    Ok(Envelope {
+        schema: SCHEMA,
+        analysis: "convexity_vs_recall",
+        parameters: request.clone(),
+        inputs: std::mem::take(&mut files.used),
+        result,
+        subsample: None,
+        timings_ms: timer.0,
+        warnings,
+    })
+}

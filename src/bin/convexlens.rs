@@ -1,0 +1,269 @@
+//! The native command line: the same analyses as the page, for scripts and for data too large
+//! for a browser tab. Prints one JSON result on stdout; errors go to stderr with exit code 2.
+
+use clap::{Args, Parser, Subcommand};
+use convexlens::analysis::{self, CorrelateRequest, EuclideanRequest, FileSet, GraphRequest, HeadSpec, LayersRequest, Source};
+use convexlens::euclidean_convexity::EuclideanOptions;
+use convexlens::graph_convexity::GraphOptions;
+use convexlens::heads::Activation;
+use convexlens::logistic::LogisticOptions;
+use convexlens::progress::Progress;
+use serde::Serialize;
+use std::io::Write;
+use std::path::Path;
+
+#[derive(Parser)]
+#[command(name = "convexlens", version, about = "Convexity of class regions in embeddings (Tětková et al. 2025)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Print progress to stderr.
+    #[arg(long, global = true)]
+    progress: bool,
+}
+
+/// FILE, or FILE:COLUMN for a column of a table, or FILE:ARRAY for an array in .npz etc.
+const SOURCE_HELP: &str = "FILE or FILE:COLUMN";
+
+#[derive(Args)]
+struct GraphArgs {
+    /// Neighbours per row in the k-NN graph.
+    #[arg(long, default_value_t = 10)]
+    k: usize,
+    /// Largest number of pairs per class (sampled beyond it).
+    #[arg(long, default_value_t = 5000)]
+    paths: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Label permutations for the chance baseline (0 = none).
+    #[arg(long, default_value_t = 5)]
+    baseline: usize,
+    /// Use at most this many rows per class (seeded stratified subsample).
+    #[arg(long)]
+    per_class: Option<usize>,
+}
+
+impl GraphArgs {
+    fn options(&self) -> GraphOptions {
+        GraphOptions { k: self.k, n_paths: self.paths, seed: self.seed, baseline: self.baseline }
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Graph convexity of every class.
+    Graph {
+        #[arg(value_name = "EMB")]
+        embeddings: String,
+        #[arg(long, value_name = SOURCE_HELP)]
+        labels: String,
+        #[command(flatten)]
+        graph: GraphArgs,
+    },
+    /// Euclidean convexity with a head (--head-w/--head-b, or --mlp) or a linear probe (--probe).
+    Euclidean {
+        #[arg(value_name = "EMB")]
+        embeddings: String,
+        #[arg(long, value_name = SOURCE_HELP)]
+        labels: String,
+        #[arg(long, requires = "head_b", conflicts_with_all = ["probe", "mlp"])]
+        head_w: Option<String>,
+        #[arg(long, requires = "head_w")]
+        head_b: Option<String>,
+        /// MLP head as W1,B1,W2,B2,... (one weight and bias file per dense layer).
+        #[arg(long, value_delimiter = ',', conflicts_with = "probe")]
+        mlp: Vec<String>,
+        #[arg(long, default_value = "relu")]
+        activation: String,
+        /// Class name of each head output, in order (default: sorted labels).
+        #[arg(long, value_name = SOURCE_HELP)]
+        head_classes: Option<String>,
+        /// Fit a linear probe here instead of using a head.
+        #[arg(long)]
+        probe: bool,
+        /// Train/test column for the probe (else it is cross-fitted).
+        #[arg(long, value_name = SOURCE_HELP, requires = "probe")]
+        split: Option<String>,
+        #[arg(long, default_value_t = 10)]
+        points: usize,
+        #[arg(long, default_value_t = 5000)]
+        paths: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Probe's inverse regularisation strength.
+        #[arg(long, default_value_t = 1.0)]
+        c: f64,
+        #[arg(long)]
+        per_class: Option<usize>,
+    },
+    /// One graph convexity result per layer (or model) file, same rows in each.
+    Layers {
+        #[arg(value_name = "EMB", required = true)]
+        layers: Vec<String>,
+        #[arg(long, value_name = SOURCE_HELP)]
+        labels: String,
+        /// Also Euclidean convexity with a cross-fitted linear probe per layer.
+        #[arg(long)]
+        euclidean: bool,
+        #[command(flatten)]
+        graph: GraphArgs,
+    },
+    /// Per class: pretrained graph convexity against fine-tuned recall, with correlations.
+    Correlate {
+        #[arg(long)]
+        pretrained: String,
+        #[arg(long)]
+        finetuned: String,
+        #[arg(long, value_name = SOURCE_HELP)]
+        labels: String,
+        /// Predicted class per row from the fine-tuned model (else a cross-validated probe).
+        #[arg(long, value_name = SOURCE_HELP)]
+        predictions: Option<String>,
+        #[command(flatten)]
+        graph: GraphArgs,
+    },
+}
+
+/// Reads every file named in the arguments (the part before any `:field` when the full text
+/// is not itself a file) into a FileSet.
+struct Inputs {
+    files: Vec<(String, Vec<u8>)>,
+}
+
+impl Inputs {
+    fn source(&mut self, text: &str) -> Result<Source, String> {
+        let source = Source::parse(text, |p| Path::new(p).is_file());
+        if !self.files.iter().any(|(n, _)| *n == source.file) {
+            let bytes = std::fs::read(&source.file).map_err(|e| format!("{}: cannot read: {e}", source.file))?;
+            self.files.push((source.file.clone(), bytes));
+        }
+        Ok(source)
+    }
+}
+
+struct StderrProgress {
+    enabled: bool,
+    last: String,
+}
+
+impl Progress for StderrProgress {
+    fn report(&mut self, stage: &str, fraction: f64) -> convexlens::Result<()> {
+        if self.enabled {
+            let line = format!("{stage}: {:.0}%", 100.0 * fraction);
+            if line != self.last {
+                eprintln!("{line}");
+                self.last = line;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn print<T: Serialize>(value: &T) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}").map_err(|e| e.to_string())
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    let mut inputs = Inputs { files: Vec::new() };
+    let mut progress = StderrProgress { enabled: cli.progress, last: String::new() };
+    let fail = |e: convexlens::Error| e.to_string();
+    match cli.command {
+        Command::Graph { embeddings, labels, graph } => {
+            let request = GraphRequest {
+                embeddings: inputs.source(&embeddings)?,
+                labels: inputs.source(&labels)?,
+                options: graph.options(),
+                per_class: graph.per_class,
+            };
+            let mut files = FileSet::new(inputs.files);
+            print(&analysis::run_graph(&mut files, &request, &mut progress).map_err(fail)?)
+        }
+        Command::Euclidean {
+            embeddings,
+            labels,
+            head_w,
+            head_b,
+            mlp,
+            activation,
+            head_classes,
+            probe,
+            split,
+            points,
+            paths,
+            seed,
+            c,
+            per_class,
+        } => {
+            let mut layers = Vec::new();
+            if let (Some(w), Some(b)) = (head_w, head_b) {
+                layers.push((inputs.source(&w)?, inputs.source(&b)?));
+            }
+            if mlp.len() % 2 != 0 {
+                return Err("--mlp needs weight,bias pairs: W1,B1,W2,B2,...".into());
+            }
+            for pair in mlp.chunks(2) {
+                layers.push((inputs.source(&pair[0])?, inputs.source(&pair[1])?));
+            }
+            if layers.is_empty() && !probe {
+                return Err("give a head (--head-w and --head-b, or --mlp) or --probe".into());
+            }
+            let head = if layers.is_empty() {
+                None
+            } else {
+                Some(HeadSpec {
+                    layers,
+                    activation: activation.parse::<Activation>().map_err(fail)?,
+                    classes: head_classes.map(|h| inputs.source(&h)).transpose()?,
+                })
+            };
+            let request = EuclideanRequest {
+                embeddings: inputs.source(&embeddings)?,
+                labels: inputs.source(&labels)?,
+                head,
+                split: split.map(|s| inputs.source(&s)).transpose()?,
+                options: EuclideanOptions {
+                    n_points: points,
+                    n_paths: paths,
+                    seed,
+                    probe: LogisticOptions { c, ..LogisticOptions::default() },
+                    ..EuclideanOptions::default()
+                },
+                per_class,
+            };
+            let mut files = FileSet::new(inputs.files);
+            print(&analysis::run_euclidean(&mut files, &request, &mut progress).map_err(fail)?)
+        }
+        Command::Layers { layers, labels, euclidean, graph } => {
+            let request = LayersRequest {
+                layers: layers.iter().map(|l| inputs.source(l)).collect::<Result<_, _>>()?,
+                labels: inputs.source(&labels)?,
+                graph: graph.options(),
+                euclidean: euclidean.then(|| EuclideanOptions { seed: graph.seed, ..EuclideanOptions::default() }),
+                per_class: graph.per_class,
+            };
+            let mut files = FileSet::new(inputs.files);
+            print(&analysis::run_layers(&mut files, &request, &mut progress).map_err(fail)?)
+        }
+        Command::Correlate { pretrained, finetuned, labels, predictions, graph } => {
+            let request = CorrelateRequest {
+                pretrained: inputs.source(&pretrained)?,
+                finetuned: inputs.source(&finetuned)?,
+                labels: inputs.source(&labels)?,
+                predictions: predictions.map(|p| inputs.source(&p)).transpose()?,
+                graph: graph.options(),
+                probe: LogisticOptions::default(),
+            };
+            let mut files = FileSet::new(inputs.files);
+            print(&analysis::run_correlate(&mut files, &request, &mut progress).map_err(fail)?)
+        }
+    }
+}
+
+fn main() {
+    if let Err(message) = run(Cli::parse()) {
+        eprintln!("convexlens: {message}");
+        std::process::exit(2);
+    }
+}

@@ -1,0 +1,271 @@
+//! Multinomial logistic regression with an L2 penalty, fitted by L-BFGS: the linear probe of
+//! SPEC §2.3c (and the frozen-embedding head of §4).
+//!
+//! Objective, as scikit-learn's `LogisticRegression(C)` on standardised features:
+//! Σᵢ −log softmax(W x̃ᵢ + b)[yᵢ] + ‖W‖²/(2C), with x̃ = (x − mean)/sd over the training rows
+//! and the intercept not penalised. We minimise it divided by n so tolerances do not depend
+//! on the number of rows.
+
+use crate::data::Matrix;
+use crate::error::{Error, Result};
+use crate::heads::Dense;
+use ndarray::{Array1, Array2, Axis};
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LogisticOptions {
+    /// Inverse regularisation strength, as scikit-learn's `C`.
+    pub c: f64,
+    pub max_iter: usize,
+    /// Stop when the largest gradient entry of the per-row objective is below this.
+    pub tol: f64,
+}
+
+impl Default for LogisticOptions {
+    fn default() -> Self {
+        LogisticOptions { c: 1.0, max_iter: 1000, tol: 1e-8 }
+    }
+}
+
+/// A fitted model, kept in standardised coordinates so it can warm-start another fit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogisticModel {
+    mean: Vec<f64>,
+    scale: Vec<f64>,
+    /// Classes × dimensions, then one intercept per class.
+    params: Array1<f64>,
+    classes: usize,
+    pub iterations: usize,
+    pub converged: bool,
+}
+
+impl LogisticModel {
+    /// The same classifier as a dense layer on the original (unstandardised) features.
+    pub fn to_dense(&self) -> Dense {
+        let d = self.mean.len();
+        let mut weights = vec![0.0; self.classes * d];
+        let mut bias = vec![0.0; self.classes];
+        for c in 0..self.classes {
+            let mut b = self.params[self.classes * d + c];
+            for j in 0..d {
+                let w = self.params[c * d + j] / self.scale[j];
+                weights[c * d + j] = w;
+                b -= w * self.mean[j];
+            }
+            bias[c] = b;
+        }
+        Dense { weights, bias, inputs: d }
+    }
+}
+
+/// Fits on the rows `rows` of `x` with class codes `y[row]` in `0..classes`.
+pub fn fit(
+    x: &Matrix,
+    rows: &[usize],
+    y: &[u32],
+    classes: usize,
+    options: &LogisticOptions,
+    warm_start: Option<&LogisticModel>,
+) -> Result<LogisticModel> {
+    if rows.is_empty() {
+        return Err(Error::input("cannot fit a probe on zero rows"));
+    }
+    if classes < 2 {
+        return Err(Error::input("a probe needs at least two classes"));
+    }
+    let d = x.cols;
+    let n = rows.len();
+    let mut mean = vec![0.0; d];
+    for &r in rows {
+        for (m, &v) in mean.iter_mut().zip(x.row(r)) {
+            *m += v as f64;
+        }
+    }
+    mean.iter_mut().for_each(|m| *m /= n as f64);
+    let mut scale = vec![0.0; d];
+    for &r in rows {
+        for ((s, &v), m) in scale.iter_mut().zip(x.row(r)).zip(&mean) {
+            *s += (v as f64 - m).powi(2);
+        }
+    }
+    scale.iter_mut().for_each(|s| *s = if *s > 0.0 { (*s / n as f64).sqrt() } else { 1.0 });
+    let features = Array2::from_shape_fn((n, d), |(i, j)| (x.row(rows[i])[j] as f64 - mean[j]) / scale[j]);
+    let mut onehot = Array2::<f64>::zeros((n, classes));
+    for (i, &r) in rows.iter().enumerate() {
+        onehot[[i, y[r] as usize]] = 1.0;
+    }
+    let problem = Problem { features, onehot, classes, penalty: 1.0 / (options.c * n as f64) };
+    let start = match warm_start {
+        Some(m) if m.params.len() == classes * (d + 1) => m.params.clone(),
+        _ => Array1::zeros(classes * (d + 1)),
+    };
+    let (params, iterations, converged) = lbfgs(&problem, start, options);
+    Ok(LogisticModel { mean, scale, params, classes, iterations, converged })
+}
+
+/// The class each row is predicted as by a probe fitted without that row's fold (stratified
+/// folds: members of each class shuffled with stream Folds, then dealt round-robin).
+pub fn cross_validated_predictions(
+    x: &Matrix,
+    labels: &crate::data::Labels,
+    folds: usize,
+    seed: u64,
+    options: &LogisticOptions,
+) -> Result<Vec<u32>> {
+    let fold = stratified_folds(labels, folds, seed);
+    let mut predicted = vec![0u32; x.rows];
+    let mut out = Vec::new();
+    for f in 0..folds {
+        let train: Vec<usize> = (0..x.rows).filter(|&r| fold[r] != f).collect();
+        let head = fit(x, &train, &labels.codes, labels.num_classes(), options, None)?.to_dense();
+        for r in (0..x.rows).filter(|&r| fold[r] == f) {
+            let row: Vec<f64> = x.row(r).iter().map(|&v| v as f64).collect();
+            head.apply(&row, &mut out);
+            predicted[r] = crate::heads::argmax(&out) as u32;
+        }
+    }
+    Ok(predicted)
+}
+
+/// Fold of every row: each class's members shuffled (stream: Folds, 0, class), dealt round-robin.
+pub fn stratified_folds(labels: &crate::data::Labels, folds: usize, seed: u64) -> Vec<usize> {
+    let mut fold = vec![0usize; labels.len()];
+    for (c, members) in labels.members().iter().enumerate() {
+        let mut shuffled = members.clone();
+        crate::rng::Rng::new(seed, crate::rng::Purpose::Folds, 0, c as u32).shuffle(&mut shuffled);
+        for (p, &r) in shuffled.iter().enumerate() {
+            fold[r] = p % folds;
+        }
+    }
+    fold
+}
+
+struct Problem {
+    features: Array2<f64>,
+    onehot: Array2<f64>,
+    classes: usize,
+    penalty: f64,
+}
+
+impl Problem {
+    /// Objective per row and its gradient.
+    fn evaluate(&self, params: &Array1<f64>) -> (f64, Array1<f64>) {
+        let (n, d) = self.features.dim();
+        let k = self.classes;
+        let w = params.slice(ndarray::s![..k * d]).into_shape_with_order((k, d)).expect("sizes");
+        let b = params.slice(ndarray::s![k * d..]);
+        let mut logits = self.features.dot(&w.t());
+        logits += &b;
+        let mut loss = 0.0;
+        for (mut row, target) in logits.axis_iter_mut(Axis(0)).zip(self.onehot.axis_iter(Axis(0))) {
+            let max = row.fold(f64::NEG_INFINITY, |m, &v| m.max(v));
+            let target_logit: f64 = row.iter().zip(target).map(|(z, t)| t * z).sum();
+            row.mapv_inplace(|v| (v - max).exp());
+            let sum = row.sum();
+            loss += sum.ln() + max - target_logit;
+            row.mapv_inplace(|e| e / sum);
+        }
+        // logits now hold probabilities; residual = P − Y.
+        let residual = logits - &self.onehot;
+        let mut grad = Array1::zeros(params.len());
+        let gw = residual.t().dot(&self.features) / n as f64 + &(&w * self.penalty);
+        grad.slice_mut(ndarray::s![..k * d]).assign(&gw.into_shape_with_order(k * d).expect("sizes"));
+        grad.slice_mut(ndarray::s![k * d..]).assign(&(residual.sum_axis(Axis(0)) / n as f64));
+        let value = loss / n as f64 + 0.5 * self.penalty * w.iter().map(|v| v * v).sum::<f64>();
+        (value, grad)
+    }
+}
+
+/// Limited-memory BFGS (10 pairs) with a backtracking Armijo line search.
+fn lbfgs(problem: &Problem, mut x: Array1<f64>, options: &LogisticOptions) -> (Array1<f64>, usize, bool) {
+    const MEMORY: usize = 10;
+    let (mut f, mut g) = problem.evaluate(&x);
+    let mut history: VecDeque<(Array1<f64>, Array1<f64>, f64)> = VecDeque::new();
+    for iteration in 0..options.max_iter {
+        if g.iter().fold(0.0f64, |m, v| m.max(v.abs())) < options.tol {
+            return (x, iteration, true);
+        }
+        // Two-loop recursion for the direction −H g.
+        let mut q = g.clone();
+        let mut alphas = Vec::with_capacity(history.len());
+        for (s, y, rho) in history.iter().rev() {
+            let a = rho * s.dot(&q);
+            q.scaled_add(-a, y);
+            alphas.push(a);
+        }
+        if let Some((s, y, _)) = history.back() {
+            q *= s.dot(y) / y.dot(y);
+        } else {
+            q /= g.dot(&g).sqrt().max(1.0);
+        }
+        for ((s, y, rho), a) in history.iter().zip(alphas.iter().rev()) {
+            let beta = rho * y.dot(&q);
+            q.scaled_add(a - beta, s);
+        }
+        let direction = -q;
+        let slope = g.dot(&direction);
+        if slope >= 0.0 {
+            history.clear();
+            continue;
+        }
+        let mut step = 1.0;
+        let (next, f_next, g_next) = loop {
+            let candidate = &x + &(&direction * step);
+            let (fc, gc) = problem.evaluate(&candidate);
+            if fc <= f + 1e-4 * step * slope || step < 1e-12 {
+                break (candidate, fc, gc);
+            }
+            step *= 0.5;
+        };
+        let s = &next - &x;
+        let y = &g_next - &g;
+        let sy = s.dot(&y);
+        let improvement = f - f_next;
+        x = next;
+        g = g_next;
+        f = f_next;
+        if sy > 1e-12 {
+            if history.len() == MEMORY {
+                history.pop_front();
+            }
+            history.push_back((s, y, 1.0 / sy));
+        }
+        if improvement.abs() <= 1e-15 * f.abs().max(1.0) {
+            return (x, iteration + 1, false);
+        }
+    }
+    (x, options.max_iter, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::heads::argmax;
+
+    #[test]
+    fn separable_classes_are_learned_and_gradient_vanishes() {
+        // Three classes on three axes with noise-free offsets.
+        let mut data = Vec::new();
+        let mut y = Vec::new();
+        for i in 0..60 {
+            let c = i % 3;
+            let mut row = vec![0.1 * (i as f32 % 7.0), -0.05 * (i as f32 % 5.0), 0.0];
+            row[c] += 3.0;
+            data.extend(row);
+            y.push(c as u32);
+        }
+        let x = Matrix::new(60, 3, data).unwrap();
+        let rows: Vec<usize> = (0..60).collect();
+        let model = fit(&x, &rows, &y, 3, &LogisticOptions::default(), None).unwrap();
+        assert!(model.converged, "did not converge in {} iterations", model.iterations);
+        let head = model.to_dense();
+        let mut out = Vec::new();
+        for i in 0..60 {
+            let xi: Vec<f64> = x.row(i).iter().map(|&v| v as f64).collect();
+            head.apply(&xi, &mut out);
+            assert_eq!(argmax(&out), y[i] as usize);
+        }
+    }
+}
