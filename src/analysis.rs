@@ -55,8 +55,9 @@ impl FileSet {
         FileSet { bytes: files.into_iter().collect(), parsed: BTreeMap::new(), used: Vec::new() }
     }
 
-    pub fn contains(&self, name: &str) -> bool {
-        self.bytes.contains_key(name)
+    pub fn insert(&mut self, name: String, bytes: Vec<u8>) {
+        self.parsed.remove(&name);
+        self.bytes.insert(name, bytes);
     }
 
     pub fn content(&mut self, file: &str) -> Result<&FileContent> {
@@ -215,11 +216,13 @@ pub struct GraphRequest {
     pub per_class: Option<usize>,
 }
 
+/// Also returns the neighbour graph when it covers every row (no subsampling), so a caller
+/// can answer path questions about the same rows without building it again.
 pub fn run_graph(
     files: &mut FileSet,
     request: &GraphRequest,
     progress: &mut dyn Progress,
-) -> Result<Envelope<GraphConvexity, GraphRequest>> {
+) -> Result<(Envelope<GraphConvexity, GraphRequest>, Option<NeighbourGraph>)> {
     let mut timer = Timer::start();
     let x = files.matrix(&request.embeddings, "embeddings")?;
     let labels = read_labels(files, &request.labels, x.rows)?;
@@ -232,7 +235,8 @@ pub fn run_graph(
     let result = score_on_graph(&graph, &labels, &request.options, progress)?;
     timer.lap("paths and scores");
     graph_warnings(&result, &mut warnings);
-    Ok(Envelope {
+    let whole = subsample.is_none().then_some(graph);
+    let envelope = Envelope {
         schema: SCHEMA,
         analysis: "graph_convexity",
         parameters: request.clone(),
@@ -241,7 +245,8 @@ pub fn run_graph(
         subsample,
         timings_ms: timer.0,
         warnings,
-    })
+    };
+    Ok((envelope, whole))
 }
 
 /// A head given as arrays: a linear head is one layer; an MLP lists its layers in order.

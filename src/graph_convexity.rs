@@ -137,7 +137,11 @@ pub fn score_on_graph(
     let mut queries = Vec::new();
     for (l, codes) in labellings.iter().enumerate() {
         for (c, members) in members_of(codes, num_classes).iter().enumerate() {
-            pairs_for_class(members, options.n_paths, options.seed, l as u32, c as u32, &mut queries);
+            if l == 0 {
+                pairs_for_class(members, options.n_paths, options.seed, c as u32, &mut queries);
+            } else {
+                pairs_for_permuted_class(members, options.n_paths, options.seed, l as u32, c as u32, &mut queries);
+            }
         }
     }
     let scores = score_queries(&g.graph, &labellings, &queries, progress)?;
@@ -158,20 +162,14 @@ pub fn score_on_graph(
         .iter()
         .map(|p| report::overall(&report::summarise_classes(labels, &sizes, p).0).0)
         .collect();
-    if options.baseline > 0 {
-        let kept = (0..num_classes).filter(|&c| sizes[c] >= 2);
-        for (class, c) in classes.iter_mut().zip(kept) {
-            let values: Vec<f64> = per_class[1..].iter().map(|p| 100.0 * mean(&p[c])).collect();
-            class.baseline = Some(mean(&values));
-        }
+    let components = g.graph.components();
+    let expected = expected_chance(&g.graph, &components, &sizes);
+    let kept = (0..num_classes).filter(|&c| sizes[c] >= 2);
+    for (class, c) in classes.iter_mut().zip(kept) {
+        class.baseline = Some(expected[c]);
     }
     let real: Vec<f64> = per_class[0].iter().flatten().copied().collect();
-    let components = {
-        let mut ids = g.graph.components();
-        ids.sort_unstable();
-        ids.dedup();
-        ids.len()
-    };
+    let expected_overall = report::overall(&classes).0;
     Ok(GraphConvexity {
         score,
         sem,
@@ -179,10 +177,10 @@ pub fn score_on_graph(
         skipped,
         pooled_mean: if real.is_empty() { f64::NAN } else { 100.0 * mean(&real) },
         no_path,
-        components,
+        components: component_sizes(&components).len(),
         edges: g.graph.num_edges(),
         exhaustive_rows: g.knn.exhaustive_rows,
-        baseline: report::baseline(score, permuted),
+        baseline: report::baseline(score, permuted, expected_overall),
     })
 }
 
@@ -207,9 +205,9 @@ fn members_of(codes: &[u32], num_classes: usize) -> Vec<Vec<u32>> {
 }
 
 /// SPEC §1.2: all m(m−1) ordered pairs when that is at most `n_paths`, else `n_paths` of them
-/// drawn without replacement (stream: GraphPairs, labelling, class). Pair number p stands for
+/// drawn without replacement (stream: GraphPairs, 0, class). Pair number p stands for
 /// (members[p / (m−1)], the (p mod (m−1))-th other member).
-fn pairs_for_class(members: &[u32], n_paths: usize, seed: u64, labelling: u32, class: u32, out: &mut Vec<Query>) {
+fn pairs_for_class(members: &[u32], n_paths: usize, seed: u64, class: u32, out: &mut Vec<Query>) {
     let m = members.len() as u64;
     if m < 2 {
         return;
@@ -218,14 +216,63 @@ fn pairs_for_class(members: &[u32], n_paths: usize, seed: u64, labelling: u32, c
     let chosen: Vec<u64> = if total <= n_paths as u64 {
         (0..total).collect()
     } else {
-        Rng::new(seed, Purpose::GraphPairs, labelling, class).sample_distinct(total, n_paths as u64)
+        Rng::new(seed, Purpose::GraphPairs, 0, class).sample_distinct(total, n_paths as u64)
     };
     out.extend(chosen.into_iter().map(|p| {
         let a = p / (m - 1);
         let r = p % (m - 1);
         let b = if r >= a { r + 1 } else { r };
-        Query { source: members[a as usize], target: members[b as usize], labelling, class }
+        Query { source: members[a as usize], target: members[b as usize], labelling: 0, class }
     }));
+}
+
+/// Pairs for a chance permutation (ours): when sampling is needed, ⌈n_paths/(m−1)⌉ sources
+/// drawn without replacement (stream: GraphPairs, labelling, class), each paired with every
+/// other member. Every ordered pair is equally likely to be scored, as with the real labels,
+/// but one shortest-path search serves m−1 pairs: permuted targets lie anywhere in the graph,
+/// so each search runs almost to the end and this is what keeps the baseline affordable.
+fn pairs_for_permuted_class(members: &[u32], n_paths: usize, seed: u64, labelling: u32, class: u32, out: &mut Vec<Query>) {
+    let m = members.len() as u64;
+    if m < 2 {
+        return;
+    }
+    let sources: Vec<u64> = if m * (m - 1) <= n_paths as u64 {
+        (0..m).collect()
+    } else {
+        let count = (n_paths as u64).div_ceil(m - 1);
+        Rng::new(seed, Purpose::GraphPairs, labelling, class).sample_distinct(m, count)
+    };
+    for a in sources {
+        for b in (0..m).filter(|&b| b != a) {
+            out.push(Query { source: members[a as usize], target: members[b as usize], labelling, class });
+        }
+    }
+}
+
+fn component_sizes(components: &[u32]) -> Vec<usize> {
+    let mut sizes = std::collections::BTreeMap::new();
+    for &c in components {
+        *sizes.entry(c).or_insert(0usize) += 1;
+    }
+    sizes.into_values().collect()
+}
+
+/// Exact expected class score (0–100) over all label permutations (ours). Under a random
+/// permutation a pair of class c is a uniformly random pair of distinct rows, and every other
+/// row is of class c with probability (m−2)/(n−2), independently of the path. So the
+/// expectation is P(adjacent) · 1 + P(connected, not adjacent) · (m−2)/(n−2).
+fn expected_chance(graph: &Graph, components: &[u32], sizes: &[usize]) -> Vec<f64> {
+    let n = graph.num_nodes() as f64;
+    let ordered_pairs = n * (n - 1.0);
+    let adjacent = 2.0 * graph.num_edges() as f64 / ordered_pairs;
+    let connected = component_sizes(components).iter().map(|&s| (s * s.saturating_sub(1)) as f64).sum::<f64>() / ordered_pairs;
+    sizes
+        .iter()
+        .map(|&m| {
+            let share = if n > 2.0 { (m as f64 - 2.0).max(0.0) / (n - 2.0) } else { 0.0 };
+            100.0 * (adjacent + (connected - adjacent) * share)
+        })
+        .collect()
 }
 
 /// Path score of every query (SPEC §1.4), `None` when there is no path. One Dijkstra per

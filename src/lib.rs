@@ -17,8 +17,11 @@ pub mod knn;
 pub mod layers;
 pub mod logistic;
 pub mod progress;
+pub mod projection;
 pub mod report;
 pub mod rng;
 pub mod stats;
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
 
 pub use error::{Error, Result};

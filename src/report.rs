@@ -21,7 +21,8 @@ pub struct ClassScore {
     pub score: f64,
     /// 100 × sd(pair scores, ddof 1) / √n, as the authors report (÷ points, not pairs).
     pub sem: f64,
-    /// Mean score of this class under the label permutations (ours, not the paper's).
+    /// Chance level of this class: its exact expected score under random label
+    /// permutations, on the same graph (ours, not the paper's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<f64>,
 }
@@ -36,6 +37,8 @@ pub struct SkippedClass {
 /// Chance level from label permutations on the same geometry (ours, not the paper's).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Baseline {
+    /// Exact expectation over all permutations (mean of the class expectations).
+    pub expected: f64,
     pub permutations: usize,
     /// Mean and sd (ddof 1) over permutations of the overall score.
     pub mean: f64,
@@ -86,12 +89,13 @@ pub fn overall(classes: &[ClassScore]) -> (f64, f64) {
     (score, sem)
 }
 
-pub fn baseline(real_score: f64, permuted_scores: Vec<f64>) -> Option<Baseline> {
+pub fn baseline(real_score: f64, permuted_scores: Vec<f64>, expected: f64) -> Option<Baseline> {
     if permuted_scores.is_empty() {
         return None;
     }
     let m = mean(&permuted_scores);
     Some(Baseline {
+        expected,
         permutations: permuted_scores.len(),
         mean: m,
         sd: if permuted_scores.len() > 1 { std_dev(&permuted_scores) } else { 0.0 },

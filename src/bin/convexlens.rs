@@ -178,7 +178,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 per_class: graph.per_class,
             };
             let mut files = FileSet::new(inputs.files);
-            print(&analysis::run_graph(&mut files, &request, &mut progress).map_err(fail)?)
+            print(&analysis::run_graph(&mut files, &request, &mut progress).map_err(fail)?.0)
         }
         Command::Euclidean {
             embeddings,

@@ -53,7 +53,13 @@ impl Element {
     pub(super) fn decode(self, bytes: &[u8], big_endian: bool) -> Parsed<ArrayData> {
         macro_rules! values {
             ($t:ty) => {
-                chunks(bytes).map(|b| if big_endian { <$t>::from_be_bytes(b) } else { <$t>::from_le_bytes(b) })
+                chunks(bytes).map(|b| {
+                    if big_endian {
+                        <$t>::from_be_bytes(b)
+                    } else {
+                        <$t>::from_le_bytes(b)
+                    }
+                })
             };
         }
         Ok(match self {
@@ -67,7 +73,10 @@ impl Element {
             Element::U32 => ArrayData::Int(values!(u32).map(i64::from).collect()),
             Element::U64 => ArrayData::Int(
                 values!(u64)
-                    .map(|v| i64::try_from(v).map_err(|_| format!("the value {v} does not fit in an int64")))
+                    .map(|v| {
+                        i64::try_from(v)
+                            .map_err(|_| format!("the value {v} does not fit in an int64"))
+                    })
                     .collect::<Parsed<_>>()?,
             ),
             Element::F16 => ArrayData::Float(values!(half::f16).map(f32::from).collect()),
@@ -93,11 +102,33 @@ mod tests {
 
     #[test]
     fn decodes_both_byte_orders_and_narrows_doubles() {
-        assert_eq!(Element::I16.decode(&[1, 0, 0, 2], false), Ok(ArrayData::Int(vec![1, 512])));
-        assert_eq!(Element::I16.decode(&[1, 0, 0, 2], true), Ok(ArrayData::Int(vec![256, 2])));
-        assert_eq!(Element::F64.decode(&0.1f64.to_le_bytes(), false), Ok(ArrayData::Float(vec![0.1f32])));
-        assert_eq!(Element::F16.decode(&[0, 0x3c], false), Ok(ArrayData::Float(vec![1.0])));
-        assert_eq!(Element::Bool.decode(&[0, 1, 7], false), Ok(ArrayData::Int(vec![0, 1, 1])));
-        assert!(Element::U64.decode(&u64::MAX.to_le_bytes(), false).unwrap_err().contains("int64"));
+        assert_eq!(
+            Element::I16.decode(&[1, 0, 0, 2], false),
+            Ok(ArrayData::Int(vec![1, 512]))
+        );
+        assert_eq!(
+            Element::I16.decode(&[1, 0, 0, 2], true),
+            Ok(ArrayData::Int(vec![256, 2]))
+        );
+        assert_eq!(
+            Element::F64.decode(&0.1f64.to_le_bytes(), false),
+            Ok(ArrayData::Float(vec![0.1f32]))
+        );
+        assert_eq!(
+            Element::F16.decode(&[0, 0x3c], false),
+            Ok(ArrayData::Float(vec![1.0]))
+        );
+        assert_eq!(
+            Element::BF16.decode(&[0x80, 0x3f], false),
+            Ok(ArrayData::Float(vec![1.0]))
+        );
+        assert_eq!(
+            Element::Bool.decode(&[0, 1, 7], false),
+            Ok(ArrayData::Int(vec![0, 1, 1]))
+        );
+        assert!(Element::U64
+            .decode(&u64::MAX.to_le_bytes(), false)
+            .unwrap_err()
+            .contains("int64"));
     }
 }

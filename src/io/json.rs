@@ -11,7 +11,9 @@ pub(super) fn read(stem: &str, bytes: &[u8]) -> Parsed<(Vec<NamedArray>, bool)> 
     let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
     let value: Value = serde_json::from_slice(bytes).map_err(|e| format!("invalid JSON: {e}"))?;
     match value {
-        Value::Array(rows) if rows.first().is_some_and(Value::is_object) => Ok((table(&rows)?, true)),
+        Value::Array(rows) if rows.first().is_some_and(Value::is_object) => {
+            Ok((table(&rows)?, true))
+        }
         Value::Array(items) => Ok((vec![list(stem, &items)?], false)),
         Value::Object(members) if !members.is_empty() => {
             let arrays = members
@@ -23,7 +25,10 @@ pub(super) fn read(stem: &str, bytes: &[u8]) -> Parsed<(Vec<NamedArray>, bool)> 
                 .collect::<Parsed<_>>()?;
             Ok((arrays, false))
         }
-        other => Err(format!("expected a list or an object of lists, found {}", kind(&other))),
+        other => Err(format!(
+            "expected a list or an object of lists, found {}",
+            kind(&other)
+        )),
     }
 }
 
@@ -50,10 +55,16 @@ fn list(name: &str, items: &[Value]) -> Parsed<NamedArray> {
     let mut numbers = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let Value::Array(row) = item else {
-            return Err(format!("row [{i}] is {}, but other rows are lists", kind(item)));
+            return Err(format!(
+                "row [{i}] is {}, but other rows are lists",
+                kind(item)
+            ));
         };
         if row.len() != cols {
-            return Err(format!("row [{i}] has {} values, expected {cols}", row.len()));
+            return Err(format!(
+                "row [{i}] has {} values, expected {cols}",
+                row.len()
+            ));
         }
         for (j, value) in row.iter().enumerate() {
             match value {
@@ -64,12 +75,22 @@ fn list(name: &str, items: &[Value]) -> Parsed<NamedArray> {
                         kind(value)
                     ))
                 }
-                _ => return Err(format!("row [{i}], value [{j}] is {}, expected a number", kind(value))),
+                _ => {
+                    return Err(format!(
+                        "row [{i}], value [{j}] is {}, expected a number",
+                        kind(value)
+                    ))
+                }
             }
         }
     }
     let (data, dtype) = numeric(&numbers);
-    Ok(NamedArray { name: name.to_string(), shape: vec![items.len(), cols], data, dtype: dtype.into() })
+    Ok(NamedArray {
+        name: name.to_string(),
+        shape: vec![items.len(), cols],
+        data,
+        dtype: dtype.into(),
+    })
 }
 
 /// A list of objects: one column per key.
@@ -77,7 +98,10 @@ fn table(rows: &[Value]) -> Parsed<Vec<NamedArray>> {
     let mut keys = BTreeSet::new();
     for (i, row) in rows.iter().enumerate() {
         let Value::Object(fields) = row else {
-            return Err(format!("row [{i}] is {}, but the first row is an object", kind(row)));
+            return Err(format!(
+                "row [{i}] is {}, but the first row is an object",
+                kind(row)
+            ));
         };
         keys.extend(fields.keys());
     }
@@ -98,7 +122,10 @@ fn column(name: String, values: Vec<Option<&Value>>) -> Parsed<NamedArray> {
             Some(Value::String(_) | Value::Bool(_)) => text = true,
             Some(Value::Null) | None => {}
             Some(nested) => {
-                return Err(format!("row [{i}] of '{name}' is {}: nested too deep", kind(nested)))
+                return Err(format!(
+                    "row [{i}] of '{name}' is {}: nested too deep",
+                    kind(nested)
+                ))
             }
         }
     }
@@ -111,20 +138,47 @@ fn column(name: String, values: Vec<Option<&Value>>) -> Parsed<NamedArray> {
                 Some(other) => other.to_string(),
             })
             .collect();
-        return Ok(NamedArray { name, shape, data: ArrayData::Text(cells), dtype: "text".into() });
+        return Ok(NamedArray {
+            name,
+            shape,
+            data: ArrayData::Text(cells),
+            dtype: "text".into(),
+        });
     }
-    if let Some(i) = values.iter().position(|v| !matches!(v, Some(Value::Number(_)))) {
-        return Err(format!("row [{i}] of '{name}' is null or missing, in a column of numbers"));
+    if let Some(i) = values
+        .iter()
+        .position(|v| !matches!(v, Some(Value::Number(_))))
+    {
+        return Err(format!(
+            "row [{i}] of '{name}' is null or missing, in a column of numbers"
+        ));
     }
     let (data, dtype) = numeric(&numbers);
-    Ok(NamedArray { name, shape, data, dtype: dtype.into() })
+    Ok(NamedArray {
+        name,
+        shape,
+        data,
+        dtype: dtype.into(),
+    })
 }
 
 /// Int when every number is a whole number that fits an i64, else Float (narrowed to f32).
 fn numeric(numbers: &[&Number]) -> (ArrayData, &'static str) {
-    match numbers.iter().map(|n| n.as_i64()).collect::<Option<Vec<_>>>() {
+    match numbers
+        .iter()
+        .map(|n| n.as_i64())
+        .collect::<Option<Vec<_>>>()
+    {
         Some(ints) => (ArrayData::Int(ints), "int64"),
-        None => (ArrayData::Float(numbers.iter().map(|n| n.as_f64().unwrap_or(f64::NAN) as f32).collect()), "float32"),
+        None => (
+            ArrayData::Float(
+                numbers
+                    .iter()
+                    .map(|n| n.as_f64().unwrap_or(f64::NAN) as f32)
+                    .collect(),
+            ),
+            "float32",
+        ),
     }
 }
 
@@ -139,7 +193,10 @@ mod tests {
     #[test]
     fn shapes_of_json() {
         let (a, _) = read_str("[[1, 2.5], [3, 4]]").unwrap();
-        assert_eq!((a[0].name.as_str(), a[0].shape.as_slice()), ("f", &[2, 2][..]));
+        assert_eq!(
+            (a[0].name.as_str(), a[0].shape.as_slice()),
+            ("f", &[2, 2][..])
+        );
         let (a, table) = read_str(r#"[{"y": "a", "x": 1}, {"x": 2, "y": null}]"#).unwrap();
         assert!(table);
         assert_eq!(a[0].data, ArrayData::Int(vec![1, 2]));
@@ -154,12 +211,18 @@ mod tests {
         for (text, message) in [
             ("[[1, 2], [3]]", "row [1] has 1 values, expected 2"),
             ("[[[1]]]", "nested too deep"),
-            (r#"{"a": [[[1]]]}"#, "'a': row [0] holds a list: nested too deep"),
+            (
+                r#"{"a": [[[1]]]}"#,
+                "'a': row [0] holds a list: nested too deep",
+            ),
             ("[1, [2]]", "row [0] is a number"),
             ("[]", "the list is empty"),
             ("3", "found a number"),
             ("{}", "found an object"),
-            (r#"[{"x": 1}, {"y": 2}]"#, "row [1] of 'x' is null or missing"),
+            (
+                r#"[{"x": 1}, {"y": 2}]"#,
+                "row [1] of 'x' is null or missing",
+            ),
             ("[1, 2", "invalid JSON"),
         ] {
             let e = read_str(text).unwrap_err();

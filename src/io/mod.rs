@@ -5,6 +5,7 @@
 //! - [`read_file`] detects the format from the name (then the magic bytes) and parses.
 //! - [`FileContent::matrix`] gives a 2-D float matrix for embeddings or head weights.
 //! - [`FileContent::column`] gives one string per row for labels, groups or splits.
+//!
 //! The inputs every algorithm takes: a row-major f32 matrix and per-row class labels.
 //!
 //! Formats: `.npy` (versions 1-3), `.npz`, `.safetensors`, `.csv`, `.tsv` (and `.txt`, sniffed
@@ -92,8 +93,11 @@ pub fn read_file(file_name: &str, bytes: &[u8]) -> Result<FileContent> {
     if bytes.is_empty() {
         return Err(fail("the file is empty".into()));
     }
-    let format = detect_format(file_name, bytes)
-        .ok_or_else(|| fail(format!("unknown file format; supported formats are {SUPPORTED}")))?;
+    let format = detect_format(file_name, bytes).ok_or_else(|| {
+        fail(format!(
+            "unknown file format; supported formats are {SUPPORTED}"
+        ))
+    })?;
     let stem = file_stem(file_name);
     let (arrays, table) = match format {
         Format::Npy => (vec![npy::read(stem, bytes).map_err(fail)?], false),
@@ -103,11 +107,18 @@ pub fn read_file(file_name: &str, bytes: &[u8]) -> Result<FileContent> {
         Format::Tsv => text::read(stem, bytes, b'\t').map_err(fail)?,
         Format::Json => json::read(stem, bytes).map_err(fail)?,
     };
-    Ok(FileContent { file: file_name.to_string(), format, arrays, table })
+    Ok(FileContent {
+        file: file_name.to_string(),
+        format,
+        arrays,
+        table,
+    })
 }
 
 fn detect_format(file_name: &str, bytes: &[u8]) -> Option<Format> {
-    let extension = file_name.rsplit_once('.').map(|(_, ext)| ext.to_ascii_lowercase());
+    let extension = file_name
+        .rsplit_once('.')
+        .map(|(_, ext)| ext.to_ascii_lowercase());
     match extension.as_deref() {
         Some("npy") => return Some(Format::Npy),
         Some("npz") => return Some(Format::Npz),
@@ -117,7 +128,11 @@ fn detect_format(file_name: &str, bytes: &[u8]) -> Option<Format> {
         Some("json") => return Some(Format::Json),
         Some("txt") => {
             let first_line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
-            return Some(if first_line.contains(&b'\t') { Format::Tsv } else { Format::Csv });
+            return Some(if first_line.contains(&b'\t') {
+                Format::Tsv
+            } else {
+                Format::Csv
+            });
         }
         _ => {}
     }
@@ -161,7 +176,11 @@ fn shape_text(shape: &[usize]) -> String {
     if shape.is_empty() {
         return "()".into();
     }
-    shape.iter().map(usize::to_string).collect::<Vec<_>>().join("x")
+    shape
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join("x")
 }
 
 impl ArrayData {
@@ -205,23 +224,27 @@ impl FileContent {
     /// a header, whose numeric columns are put side by side. With `None` the only 2-D numeric
     /// array is taken; a 1-D numeric array counts as n×1 when it is the only array.
     pub fn matrix(&self, array: Option<&str>) -> Result<Matrix> {
-        let (what, rows, cols, data) = if self.table {
-            self.table_matrix()?
-        } else {
-            let chosen = match array {
-                Some(name) => self.find(name)?,
-                None => self.only_matrix()?,
+        let (what, rows, cols, data) =
+            if self.table {
+                self.table_matrix()?
+            } else {
+                let chosen = match array {
+                    Some(name) => self.find(name)?,
+                    None => self.only_matrix()?,
+                };
+                let (rows, cols) = match *chosen.shape.as_slice() {
+                    [rows] => (rows, 1),
+                    [rows, cols] => (rows, cols),
+                    _ => {
+                        return Err(self
+                            .error(format!("'{}' is a single value, not a matrix", chosen.name)))
+                    }
+                };
+                let data = chosen.data.as_f32().ok_or_else(|| {
+                    self.error(format!("'{}' holds text, not numbers", chosen.name))
+                })?;
+                (format!("'{}'", chosen.name), rows, cols, data)
             };
-            let (rows, cols) = match chosen.shape.as_slice() {
-                &[rows] => (rows, 1),
-                &[rows, cols] => (rows, cols),
-                _ => return Err(self.error(format!("'{}' is a single value, not a matrix", chosen.name))),
-            };
-            let data = chosen.data.as_f32().ok_or_else(|| {
-                self.error(format!("'{}' holds text, not numbers", chosen.name))
-            })?;
-            (format!("'{}'", chosen.name), rows, cols, data)
-        };
         if rows == 0 || cols == 0 {
             return Err(self.error(format!("{what} is empty ({rows}x{cols})")));
         }
@@ -237,7 +260,8 @@ impl FileContent {
         let chosen = match name {
             Some(name) => self.find(name)?,
             None => {
-                let columns: Vec<&NamedArray> = self.arrays.iter().filter(|a| a.is_column()).collect();
+                let columns: Vec<&NamedArray> =
+                    self.arrays.iter().filter(|a| a.is_column()).collect();
                 match (columns.as_slice(), self.arrays.as_slice()) {
                     ([only], _) => *only,
                     ([], [only]) => only,
@@ -275,7 +299,11 @@ impl FileContent {
             arrays: self
                 .arrays
                 .iter()
-                .map(|a| ArraySummary { name: a.name.clone(), shape: a.shape.clone(), dtype: a.dtype.clone() })
+                .map(|a| ArraySummary {
+                    name: a.name.clone(),
+                    shape: a.shape.clone(),
+                    dtype: a.dtype.clone(),
+                })
                 .collect(),
             table: self.table,
         }
@@ -294,32 +322,52 @@ impl FileContent {
     }
 
     fn described(&self) -> String {
-        self.arrays.iter().map(NamedArray::describe).collect::<Vec<_>>().join(", ")
+        self.arrays
+            .iter()
+            .map(NamedArray::describe)
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     fn find(&self, name: &str) -> Result<&NamedArray> {
         self.arrays.iter().find(|a| a.name == name).ok_or_else(|| {
             let all: Vec<&NamedArray> = self.arrays.iter().collect();
             let noun = self.noun();
-            self.error(format!("no {noun} named '{name}'; {noun}s are: {}", names(&all)))
+            self.error(format!(
+                "no {noun} named '{name}'; {noun}s are: {}",
+                names(&all)
+            ))
         })
     }
 
     fn only_matrix(&self) -> Result<&NamedArray> {
-        let matrices: Vec<&NamedArray> =
-            self.arrays.iter().filter(|a| a.is_numeric() && a.shape.len() == 2).collect();
+        let matrices: Vec<&NamedArray> = self
+            .arrays
+            .iter()
+            .filter(|a| a.is_numeric() && a.shape.len() == 2)
+            .collect();
         match (matrices.as_slice(), self.arrays.as_slice()) {
             ([only], _) => Ok(only),
             ([], [only]) if only.is_numeric() && only.shape.len() == 1 => Ok(only),
-            ([], _) => Err(self.error(format!("no 2-D numeric array; arrays are: {}", self.described()))),
-            _ => Err(self.error(format!("several 2-D arrays, choose one of: {}", names(&matrices)))),
+            ([], _) => Err(self.error(format!(
+                "no 2-D numeric array; arrays are: {}",
+                self.described()
+            ))),
+            _ => Err(self.error(format!(
+                "several 2-D arrays, choose one of: {}",
+                names(&matrices)
+            ))),
         }
     }
 
     /// The numeric columns of a table, side by side.
     fn table_matrix(&self) -> Result<(String, usize, usize, Vec<f32>)> {
-        let mut columns: Vec<std::vec::IntoIter<f32>> =
-            self.arrays.iter().filter_map(|a| a.data.as_f32()).map(Vec::into_iter).collect();
+        let mut columns: Vec<std::vec::IntoIter<f32>> = self
+            .arrays
+            .iter()
+            .filter_map(|a| a.data.as_f32())
+            .map(Vec::into_iter)
+            .collect();
         if columns.is_empty() {
             let all: Vec<&NamedArray> = self.arrays.iter().collect();
             return Err(self.error(format!(
@@ -338,7 +386,11 @@ impl FileContent {
 }
 
 fn names(arrays: &[&NamedArray]) -> String {
-    arrays.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", ")
+    arrays
+        .iter()
+        .map(|a| a.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -350,13 +402,25 @@ mod tests {
         assert_eq!(detect_format("A.NPY", b"x"), Some(Format::Npy));
         assert_eq!(detect_format("v.txt", b"1\t2\n"), Some(Format::Tsv));
         assert_eq!(detect_format("v.txt", b"1,2\n"), Some(Format::Csv));
-        assert_eq!(detect_format("blob", b"\x93NUMPY\x01\x00"), Some(Format::Npy));
+        assert_eq!(
+            detect_format("blob", b"\x93NUMPY\x01\x00"),
+            Some(Format::Npy)
+        );
         assert_eq!(detect_format("blob", b"PK\x03\x04...."), Some(Format::Npz));
-        assert_eq!(detect_format("blob", b"\x02\0\0\0\0\0\0\0{}"), Some(Format::Safetensors));
-        assert_eq!(detect_format("blob", b"\xEF\xBB\xBF [1]"), Some(Format::Json));
+        assert_eq!(
+            detect_format("blob", b"\x02\0\0\0\0\0\0\0{}"),
+            Some(Format::Safetensors)
+        );
+        assert_eq!(
+            detect_format("blob", b"\xEF\xBB\xBF [1]"),
+            Some(Format::Json)
+        );
         assert_eq!(detect_format("blob", b"hello"), None);
         let e = read_file("x.bin", b"hello").unwrap_err().to_string();
-        assert!(e.starts_with("x.bin: unknown file format") && e.contains(".safetensors"), "{e}");
+        assert!(
+            e.starts_with("x.bin: unknown file format") && e.contains(".safetensors"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -44,29 +44,52 @@ pub(super) fn read(name: &str, bytes: &[u8]) -> Parsed<NamedArray> {
     let truncated = || "truncated inside the header".to_string();
     let (&[major, minor], rest) = rest.split_first_chunk::<2>().ok_or_else(truncated)?;
     let (header_len, rest) = match major {
-        1 => rest.split_first_chunk::<2>().map(|(n, r)| (usize::from(u16::from_le_bytes(*n)), r)),
-        2 | 3 => rest.split_first_chunk::<4>().map(|(n, r)| (u32::from_le_bytes(*n) as usize, r)),
-        _ => return Err(format!("unsupported .npy format version {major}.{minor} (1.0, 2.0 and 3.0 are read)")),
+        1 => rest
+            .split_first_chunk::<2>()
+            .map(|(n, r)| (usize::from(u16::from_le_bytes(*n)), r)),
+        2 | 3 => rest
+            .split_first_chunk::<4>()
+            .map(|(n, r)| (u32::from_le_bytes(*n) as usize, r)),
+        _ => {
+            return Err(format!(
+                "unsupported .npy format version {major}.{minor} (1.0, 2.0 and 3.0 are read)"
+            ))
+        }
     }
     .ok_or_else(truncated)?;
     let (header, data) = rest.split_at_checked(header_len).ok_or_else(|| {
-        format!("truncated: the header should be {header_len} bytes but only {} follow", rest.len())
+        format!(
+            "truncated: the header should be {header_len} bytes but only {} follow",
+            rest.len()
+        )
     })?;
     // Versions 1 and 2 store the header in latin-1, version 3 in UTF-8.
     let header: String = if major == 3 {
-        std::str::from_utf8(header).map_err(|_| "the header is not valid UTF-8")?.to_string()
+        std::str::from_utf8(header)
+            .map_err(|_| "the header is not valid UTF-8")?
+            .to_string()
     } else {
         header.iter().map(|&b| char::from(b)).collect()
     };
-    let Header { descr, fortran_order, shape } = parse_header(&header)?;
+    let Header {
+        descr,
+        fortran_order,
+        shape,
+    } = parse_header(&header)?;
     check_dimensions(&shape)?;
     let (dtype, big_endian) = parse_descr(&descr)?;
 
-    let item_size = dtype.item_size().filter(|&n| n > 0).ok_or_else(|| format!("unsupported dtype '{descr}'"))?;
+    let item_size = dtype
+        .item_size()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("unsupported dtype '{descr}'"))?;
     let count = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
     let size = count.and_then(|n| n.checked_mul(item_size));
     let values = size.and_then(|size| data.get(..size)).ok_or_else(|| {
-        let size = size.map_or_else(|| "more than fits in memory".into(), |s| format!("{s} bytes"));
+        let size = size.map_or_else(
+            || "more than fits in memory".into(),
+            |s| format!("{s} bytes"),
+        );
         format!(
             "truncated: the header says {} {} ({size}) but only {} bytes follow",
             shape_text(&shape),
@@ -78,7 +101,10 @@ pub(super) fn read(name: &str, bytes: &[u8]) -> Parsed<NamedArray> {
     let mut data = match dtype {
         Dtype::Number(element) => element.decode(values, big_endian)?,
         Dtype::Unicode(_) => ArrayData::Text(
-            values.chunks_exact(item_size).map(|v| decode_utf32(v, big_endian)).collect::<Parsed<_>>()?,
+            values
+                .chunks_exact(item_size)
+                .map(|v| decode_utf32(v, big_endian))
+                .collect::<Parsed<_>>()?,
         ),
         Dtype::Bytes(_) => ArrayData::Text(
             values
@@ -94,7 +120,12 @@ pub(super) fn read(name: &str, bytes: &[u8]) -> Parsed<NamedArray> {
             ArrayData::Text(v) => ArrayData::Text(to_row_major(&v, rows)),
         };
     }
-    Ok(NamedArray { name: name.to_string(), shape, data, dtype: descr })
+    Ok(NamedArray {
+        name: name.to_string(),
+        shape,
+        data,
+        dtype: descr,
+    })
 }
 
 /// A column-major array of `rows` rows in row-major order.
@@ -114,8 +145,13 @@ fn trim_nuls(bytes: &[u8]) -> &[u8] {
 fn decode_utf32(bytes: &[u8], big_endian: bool) -> Parsed<String> {
     chunks(bytes)
         .map(|unit| {
-            let code = if big_endian { u32::from_be_bytes(unit) } else { u32::from_le_bytes(unit) };
-            char::from_u32(code).ok_or_else(|| format!("invalid unicode code point {code:#x} in a string"))
+            let code = if big_endian {
+                u32::from_be_bytes(unit)
+            } else {
+                u32::from_le_bytes(unit)
+            };
+            char::from_u32(code)
+                .ok_or_else(|| format!("invalid unicode code point {code:#x} in a string"))
         })
         .collect::<Parsed<String>>()
         .map(|s| s.trim_end_matches('\0').to_string())
@@ -165,15 +201,23 @@ struct Header {
 }
 
 fn parse_header(text: &str) -> Parsed<Header> {
-    let bad = |what: &str| format!("bad header {what}: {}", text.trim_end());
+    // Quote the start of the header: enough to see the problem, short even if the file lies.
+    let quoted: String = text.trim_end().chars().take(200).collect();
+    let bad = |what: &str| format!("bad header {what}: {quoted}");
     let mut parser = Parser { rest: text };
     let value = parser.value(0).map_err(|e| bad(&format!("({e})")))?;
     if !parser.rest.trim().is_empty() {
         return Err(bad("(text after the dict)"));
     }
-    let Literal::Dict(entries) = value else { return Err(bad("(not a dict)")) };
+    let Literal::Dict(entries) = value else {
+        return Err(bad("(not a dict)"));
+    };
     let get = |key: &str| {
-        entries.iter().find(|(k, _)| k == key).map(|(_, v)| v).ok_or_else(|| bad(&format!("(no '{key}')")))
+        entries
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+            .ok_or_else(|| bad(&format!("(no '{key}')")))
     };
     let descr = match get("descr")? {
         Literal::Str(s) => s.clone(),
@@ -183,7 +227,9 @@ fn parse_header(text: &str) -> Parsed<Header> {
     let Literal::Bool(fortran_order) = *get("fortran_order")? else {
         return Err(bad("('fortran_order' is not True or False)"));
     };
-    let Literal::Seq(dims) = get("shape")? else { return Err(bad("('shape' is not a tuple)")) };
+    let Literal::Seq(dims) = get("shape")? else {
+        return Err(bad("('shape' is not a tuple)"));
+    };
     let shape = dims
         .iter()
         .map(|d| match d {
@@ -191,7 +237,11 @@ fn parse_header(text: &str) -> Parsed<Header> {
             _ => Err(bad("('shape' holds something other than integers)")),
         })
         .collect::<Parsed<_>>()?;
-    Ok(Header { descr, fortran_order, shape })
+    Ok(Header {
+        descr,
+        fortran_order,
+        shape,
+    })
 }
 
 /// The subset of Python literals that numpy writes in headers.
@@ -217,7 +267,10 @@ impl Parser<'_> {
     /// Skips spaces, then consumes `c` if it comes next.
     fn eat(&mut self, c: char) -> bool {
         self.rest = self.rest.trim_start();
-        self.rest.strip_prefix(c).map(|rest| self.rest = rest).is_some()
+        self.rest
+            .strip_prefix(c)
+            .map(|rest| self.rest = rest)
+            .is_some()
     }
 
     fn value(&mut self, depth: usize) -> Parsed<Literal> {
@@ -252,24 +305,44 @@ impl Parser<'_> {
                         return Err(format!("expected ',' or '{close}'"));
                     }
                 }
-                Ok(if first == '{' { Literal::Dict(entries) } else { Literal::Seq(items) })
+                Ok(if first == '{' {
+                    Literal::Dict(entries)
+                } else {
+                    Literal::Seq(items)
+                })
             }
             '\'' | '"' => self.string(first),
             '0'..='9' => {
-                let end = self.rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(self.rest.len());
+                let end = self
+                    .rest
+                    .find(|c: char| !c.is_ascii_digit())
+                    .unwrap_or(self.rest.len());
                 let (digits, rest) = self.rest.split_at(end);
                 // Python 2 wrote longs as `3L`.
                 self.rest = rest.strip_prefix('L').unwrap_or(rest);
-                digits.parse().map(Literal::Int).map_err(|_| format!("the number {digits} is too large"))
+                digits
+                    .parse()
+                    .map(Literal::Int)
+                    .map_err(|_| format!("the number {digits} is too large"))
             }
             _ => {
-                let end = self.rest.find(|c: char| !c.is_alphanumeric() && c != '_').unwrap_or(self.rest.len());
+                let end = self
+                    .rest
+                    .find(|c: char| !c.is_alphanumeric() && c != '_')
+                    .unwrap_or(self.rest.len());
                 let (word, rest) = self.rest.split_at(end);
                 self.rest = rest;
                 match word {
                     "True" => Ok(Literal::Bool(true)),
                     "False" => Ok(Literal::Bool(false)),
-                    _ => Err(format!("unexpected '{}'", if word.is_empty() { first.to_string() } else { word.into() })),
+                    _ => Err(format!(
+                        "unexpected '{}'",
+                        if word.is_empty() {
+                            first.to_string()
+                        } else {
+                            word.into()
+                        }
+                    )),
                 }
             }
         }
@@ -299,11 +372,20 @@ mod tests {
 
     #[test]
     fn header_dicts_parse_in_any_order_and_layout() {
-        let h = parse_header("{'shape':(3,) ,\"fortran_order\": True, 'descr':'>f8', }  \n").unwrap();
-        assert_eq!((h.descr.as_str(), h.fortran_order, h.shape), (">f8", true, vec![3]));
+        let h =
+            parse_header("{'shape':(3,) ,\"fortran_order\": True, 'descr':'>f8', }  \n").unwrap();
+        assert_eq!(
+            (h.descr.as_str(), h.fortran_order, h.shape),
+            (">f8", true, vec![3])
+        );
         let h = parse_header("{'descr': '<U5', 'fortran_order': False, 'shape': (), }").unwrap();
         assert!(h.shape.is_empty());
-        assert_eq!(parse_header("{'descr':'<i8','fortran_order':False,'shape':(2L, 3L)}").unwrap().shape, [2, 3]);
+        assert_eq!(
+            parse_header("{'descr':'<i8','fortran_order':False,'shape':(2L, 3L)}")
+                .unwrap()
+                .shape,
+            [2, 3]
+        );
     }
 
     #[test]
@@ -328,11 +410,18 @@ mod tests {
     fn dtypes_map_to_elements() {
         assert_eq!(parse_descr("<f2"), Ok((Dtype::Number(Element::F16), false)));
         assert_eq!(parse_descr(">i4"), Ok((Dtype::Number(Element::I32), true)));
-        assert_eq!(parse_descr("|b1"), Ok((Dtype::Number(Element::Bool), false)));
+        assert_eq!(
+            parse_descr("|b1"),
+            Ok((Dtype::Number(Element::Bool), false))
+        );
         assert_eq!(parse_descr("<U7"), Ok((Dtype::Unicode(7), false)));
         assert_eq!(parse_descr("|S3"), Ok((Dtype::Bytes(3), false)));
-        assert!(parse_descr("|O").unwrap_err().contains("numeric or string dtype"));
-        assert!(parse_descr("<c8").unwrap_err().contains("unsupported dtype '<c8'"));
+        assert!(parse_descr("|O")
+            .unwrap_err()
+            .contains("numeric or string dtype"));
+        assert!(parse_descr("<c8")
+            .unwrap_err()
+            .contains("unsupported dtype '<c8'"));
         assert!(parse_descr("<é4").is_err());
     }
 

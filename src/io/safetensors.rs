@@ -7,7 +7,8 @@ use super::{check_dimensions, NamedArray, Parsed};
 
 /// For detection without an extension: a header length that fits, followed by `{`.
 pub(super) fn looks_like(bytes: &[u8]) -> bool {
-    header_length(bytes).is_some_and(|n| n <= (bytes.len() as u64).saturating_sub(8)) && bytes.get(8) == Some(&b'{')
+    header_length(bytes).is_some_and(|n| n <= (bytes.len() as u64).saturating_sub(8))
+        && bytes.get(8) == Some(&b'{')
 }
 
 fn header_length(bytes: &[u8]) -> Option<u64> {
@@ -16,14 +17,16 @@ fn header_length(bytes: &[u8]) -> Option<u64> {
 
 /// The tensors, sorted by name.
 pub(super) fn read(bytes: &[u8]) -> Parsed<Vec<NamedArray>> {
-    let header_len = header_length(bytes).ok_or("truncated: shorter than the 8-byte header length")?;
+    let header_len =
+        header_length(bytes).ok_or("truncated: shorter than the 8-byte header length")?;
     let available = (bytes.len() as u64).saturating_sub(8);
     if header_len > available {
         return Err(format!(
             "the header length ({header_len} bytes) goes past the end of the file ({available} bytes follow)"
         ));
     }
-    let tensors = SafeTensors::deserialize(bytes).map_err(|e| format!("not a valid safetensors file: {e}"))?;
+    let tensors = SafeTensors::deserialize(bytes)
+        .map_err(|e| format!("not a valid safetensors file: {e}"))?;
     let mut arrays = tensors
         .iter()
         .map(|(name, view)| {

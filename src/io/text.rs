@@ -38,12 +38,21 @@ impl<'a> Rows<'a> {
 
     /// Reads the next record; false at the end. Ragged rows are errors naming the line.
     fn next(&mut self, record: &mut ByteRecord) -> Parsed<bool> {
-        self.reader.read_byte_record(record).map_err(|e| match e.kind() {
-            ErrorKind::UnequalLengths { pos: Some(pos), expected_len, len } => {
-                format!("line {} has {len} fields, expected {expected_len}", self.line(pos.byte()))
-            }
-            _ => e.to_string(),
-        })
+        self.reader
+            .read_byte_record(record)
+            .map_err(|e| match e.kind() {
+                ErrorKind::UnequalLengths {
+                    pos: Some(pos),
+                    expected_len,
+                    len,
+                } => {
+                    format!(
+                        "line {} has {len} fields, expected {expected_len}",
+                        self.line(pos.byte())
+                    )
+                }
+                _ => e.to_string(),
+            })
     }
 
     /// The 1-based line of the record that csv places at `byte`. (csv's own line count is off
@@ -51,7 +60,10 @@ impl<'a> Rows<'a> {
     fn line(&self, byte: u64) -> usize {
         let at = usize::try_from(byte).map_or(self.bytes.len(), |b| b.min(self.bytes.len()));
         let (before, after) = self.bytes.split_at(at);
-        let blank_lines = after.iter().take_while(|b| matches!(b, b'\n' | b'\r')).filter(|&&b| b == b'\n');
+        let blank_lines = after
+            .iter()
+            .take_while(|b| matches!(b, b'\n' | b'\r'))
+            .filter(|&&b| b == b'\n');
         1 + before.iter().filter(|&&b| b == b'\n').count() + blank_lines.count()
     }
 }
@@ -59,7 +71,11 @@ impl<'a> Rows<'a> {
 /// The fast path, for large numeric files: every row after the first holds numbers, which are
 /// parsed straight into one buffer without keeping any text. `None` when some cell after the
 /// first row is not a number, or when a single column starts with text.
-fn read_numbers(stem: &str, bytes: &[u8], delimiter: u8) -> Parsed<Option<(Vec<NamedArray>, bool)>> {
+fn read_numbers(
+    stem: &str,
+    bytes: &[u8],
+    delimiter: u8,
+) -> Parsed<Option<(Vec<NamedArray>, bool)>> {
     let mut rows = Rows::new(bytes, delimiter);
     let mut first = ByteRecord::new();
     if !rows.next(&mut first)? {
@@ -70,7 +86,11 @@ fn read_numbers(stem: &str, bytes: &[u8], delimiter: u8) -> Parsed<Option<(Vec<N
     if header && cols == 1 {
         return Ok(None);
     }
-    let mut numbers = Numbers { floats: Vec::new(), ints: Vec::new(), is_int: vec![true; cols] };
+    let mut numbers = Numbers {
+        floats: Vec::new(),
+        ints: Vec::new(),
+        is_int: vec![true; cols],
+    };
     if !header {
         numbers.push(&first);
     }
@@ -80,12 +100,27 @@ fn read_numbers(stem: &str, bytes: &[u8], delimiter: u8) -> Parsed<Option<(Vec<N
             return Ok(None);
         }
     }
-    let Numbers { floats, ints, is_int } = numbers;
+    let Numbers {
+        floats,
+        ints,
+        is_int,
+    } = numbers;
     if !header {
         let shape = vec![floats.len() / cols, cols];
-        let (data, dtype) =
-            if is_int.iter().all(|&i| i) { (ArrayData::Int(ints), "int64") } else { (ArrayData::Float(floats), "float32") };
-        return Ok(Some((vec![NamedArray { name: stem.to_string(), shape, data, dtype: dtype.into() }], false)));
+        let (data, dtype) = if is_int.iter().all(|&i| i) {
+            (ArrayData::Int(ints), "int64")
+        } else {
+            (ArrayData::Float(floats), "float32")
+        };
+        return Ok(Some((
+            vec![NamedArray {
+                name: stem.to_string(),
+                shape,
+                data,
+                dtype: dtype.into(),
+            }],
+            false,
+        )));
     }
     let columns = first
         .iter()
@@ -94,11 +129,22 @@ fn read_numbers(stem: &str, bytes: &[u8], delimiter: u8) -> Parsed<Option<(Vec<N
         .map(|(j, (name, is_int))| {
             let name = String::from_utf8(name.to_vec()).map_err(|_| "line 1 is not valid UTF-8")?;
             let (data, dtype) = if is_int {
-                (ArrayData::Int(ints.iter().skip(j).step_by(cols).copied().collect()), "int64")
+                (
+                    ArrayData::Int(ints.iter().skip(j).step_by(cols).copied().collect()),
+                    "int64",
+                )
             } else {
-                (ArrayData::Float(floats.iter().skip(j).step_by(cols).copied().collect()), "float32")
+                (
+                    ArrayData::Float(floats.iter().skip(j).step_by(cols).copied().collect()),
+                    "float32",
+                )
             };
-            Ok(NamedArray { name, shape: vec![floats.len() / cols], data, dtype: dtype.into() })
+            Ok(NamedArray {
+                name,
+                shape: vec![floats.len() / cols],
+                data,
+                dtype: dtype.into(),
+            })
         })
         .collect::<Parsed<_>>()?;
     Ok(Some((columns, true)))
@@ -120,7 +166,9 @@ impl Numbers {
             self.ints = Vec::new();
         }
         for (cell, is_int) in record.iter().zip(&mut self.is_int) {
-            let Some(value) = parse::<f32>(cell) else { return false };
+            let Some(value) = parse::<f32>(cell) else {
+                return false;
+            };
             self.floats.push(value);
             if track_ints {
                 let int = if *is_int { parse::<i64>(cell) } else { None };
@@ -147,12 +195,15 @@ fn read_cells(bytes: &[u8], delimiter: u8) -> Parsed<(Vec<NamedArray>, bool)> {
         let start = record.position().map_or(0, |p| p.byte());
         columns.resize_with(record.len(), Vec::new);
         for (column, cell) in columns.iter_mut().zip(record.iter()) {
-            let cell = std::str::from_utf8(cell).map_err(|_| format!("line {} is not valid UTF-8", rows.line(start)))?;
+            let cell = std::str::from_utf8(cell)
+                .map_err(|_| format!("line {} is not valid UTF-8", rows.line(start)))?;
             column.push(cell.to_string());
         }
         starts.push(start);
     }
-    let first_is_number = columns.iter().map(|c| c.first().is_some_and(|cell| is_number(cell)));
+    let first_is_number = columns
+        .iter()
+        .map(|c| c.first().is_some_and(|cell| is_number(cell)));
     let header = columns.len() > 1
         && (first_is_number.clone().all(|number| !number)
             || first_is_number.zip(&columns).any(|(number, column)| {
@@ -164,7 +215,11 @@ fn read_cells(bytes: &[u8], delimiter: u8) -> Parsed<(Vec<NamedArray>, bool)> {
         .enumerate()
         .map(|(j, cells)| {
             let mut cells = cells.into_iter();
-            let name = if header { cells.next().unwrap_or_default() } else { j.to_string() };
+            let name = if header {
+                cells.next().unwrap_or_default()
+            } else {
+                j.to_string()
+            };
             typed_column(name, cells.collect(), starts, &rows)
         })
         .collect::<Parsed<_>>()?;
@@ -182,23 +237,47 @@ fn is_numeric_column(cells: &[String]) -> bool {
 }
 
 /// Int if every cell is a whole number, Float if every cell is a number, else Text.
-fn typed_column(name: String, cells: Vec<String>, starts: &[u64], rows: &Rows) -> Parsed<NamedArray> {
+fn typed_column(
+    name: String,
+    cells: Vec<String>,
+    starts: &[u64],
+    rows: &Rows,
+) -> Parsed<NamedArray> {
     let shape = vec![cells.len()];
     if !is_numeric_column(&cells) {
-        return Ok(NamedArray { name, shape, data: ArrayData::Text(cells), dtype: "text".into() });
+        return Ok(NamedArray {
+            name,
+            shape,
+            data: ArrayData::Text(cells),
+            dtype: "text".into(),
+        });
     }
     if let Some((_, &start)) = cells.iter().zip(starts).find(|(c, _)| c.trim().is_empty()) {
-        return Err(format!("line {}, column '{name}': empty cell in a column of numbers", rows.line(start)));
+        return Err(format!(
+            "line {}, column '{name}': empty cell in a column of numbers",
+            rows.line(start)
+        ));
     }
     let ints: Result<Vec<i64>, _> = cells.iter().map(|c| c.trim().parse()).collect();
     let (data, dtype) = match ints {
         Ok(ints) => (ArrayData::Int(ints), "int64"),
         Err(_) => {
-            let floats = cells.iter().map(|c| c.trim().parse()).collect::<Result<_, _>>();
-            (ArrayData::Float(floats.map_err(|e| format!("column '{name}': {e}"))?), "float32")
+            let floats = cells
+                .iter()
+                .map(|c| c.trim().parse())
+                .collect::<Result<_, _>>();
+            (
+                ArrayData::Float(floats.map_err(|e| format!("column '{name}': {e}"))?),
+                "float32",
+            )
         }
     };
-    Ok(NamedArray { name, shape, data, dtype: dtype.into() })
+    Ok(NamedArray {
+        name,
+        shape,
+        data,
+        dtype: dtype.into(),
+    })
 }
 
 #[cfg(test)]
@@ -226,7 +305,13 @@ mod tests {
         assert_eq!((names(&a), table), (vec!["label", "split"], true));
         // A single column never has a header, even above numbers.
         let (a, table) = read_str("label\n1\n2\n", b'\t').unwrap();
-        assert_eq!((a[0].data.clone(), table), (ArrayData::Text(vec!["label".into(), "1".into(), "2".into()]), false));
+        assert_eq!(
+            (a[0].data.clone(), table),
+            (
+                ArrayData::Text(vec!["label".into(), "1".into(), "2".into()]),
+                false
+            )
+        );
         // Text rows with a number in the first row: no header, columns by position.
         let (a, table) = read_str("a,1\nb,2\n", b',').unwrap();
         assert_eq!((names(&a), table), (vec!["0", "1"], false));
@@ -240,7 +325,10 @@ mod tests {
         assert_eq!(a[1].data, ArrayData::Float(vec![0.5, 1.0]));
         assert_eq!(a[2].data, ArrayData::Text(vec!["a".into(), "".into()]));
         let (a, _) = read_str("16777217\n3\n", b'\t').unwrap();
-        assert_eq!((a[0].shape.as_slice(), &a[0].data), (&[2, 1][..], &ArrayData::Int(vec![16_777_217, 3])));
+        assert_eq!(
+            (a[0].shape.as_slice(), &a[0].data),
+            (&[2, 1][..], &ArrayData::Int(vec![16_777_217, 3]))
+        );
     }
 
     #[test]
@@ -251,8 +339,14 @@ mod tests {
 
     #[test]
     fn errors_name_the_line() {
-        assert_eq!(read_str("a,b\n1,2\n3\n", b',').unwrap_err(), "line 3 has 1 fields, expected 2");
-        assert_eq!(read_str("a,b\r\n1,2\r\n\r\n\n3\r\n", b',').unwrap_err(), "line 5 has 1 fields, expected 2");
+        assert_eq!(
+            read_str("a,b\n1,2\n3\n", b',').unwrap_err(),
+            "line 3 has 1 fields, expected 2"
+        );
+        assert_eq!(
+            read_str("a,b\r\n1,2\r\n\r\n\n3\r\n", b',').unwrap_err(),
+            "line 5 has 1 fields, expected 2"
+        );
         let e = read_str("x,y\n1,2\n,3\n", b',').unwrap_err();
         assert_eq!(e, "line 3, column 'x': empty cell in a column of numbers");
     }
