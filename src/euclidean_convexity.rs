@@ -374,7 +374,7 @@ mod tests {
         // Points at 10·i/11 for i = 1..10: below 5 for i = 1..5, so 5 of 10 are class 0.
         assert_eq!(r.classes[0].score, 50.0);
         assert_eq!(r.skipped.len(), 1);
-        // Row 2 (x = 4) is predicted class 0 although labelled 1; rows 0 and 1 are right.
-        assert!((r.accuracy - 2.0 / 3.0).abs() < 1e-12);
+        // Only row 0 is right: x = 10 is predicted class 1, x = 4 class 0.
+        assert!((r.accuracy - 1.0 / 3.0).abs() < 1e-12);
     }
 }
