@@ -43,7 +43,7 @@ impl Matrix {
             Some(p) => Err(Error::parse(
                 file,
                 format!(
-                    "value at row {}, column {} is {} (embeddings must be finite numbers)",
+                    "value at row {}, column {} is {} (every value must be a finite number)",
                     p / self.cols.max(1),
                     p % self.cols.max(1),
                     self.data[p]

@@ -79,6 +79,7 @@ pub fn euclidean_convexity(
     if options.n_points == 0 || options.n_paths == 0 {
         return Err(Error::input("points per segment and pairs per class must be at least 1"));
     }
+    report::require_a_scored_class(labels)?;
     match source {
         LabelSource::Head { head, classes } => {
             if head.inputs() != x.cols {

@@ -115,9 +115,6 @@ pub fn graph_convexity(
     progress: &mut dyn Progress,
 ) -> Result<GraphConvexity> {
     labels.check_rows(x.rows, "the label list")?;
-    if options.n_paths == 0 {
-        return Err(Error::input("the number of paths per class must be at least 1"));
-    }
     let graph = NeighbourGraph::build(x, options.k, progress)?;
     score_on_graph(&graph, labels, options, progress)
 }
@@ -131,6 +128,10 @@ pub fn score_on_graph(
 ) -> Result<GraphConvexity> {
     let n = g.graph.num_nodes();
     labels.check_rows(n, "the label list")?;
+    if options.n_paths == 0 {
+        return Err(Error::input("the number of paths per class must be at least 1"));
+    }
+    report::require_a_scored_class(labels)?;
     let labellings = labellings(labels, options.seed, options.baseline);
     let num_classes = labels.num_classes();
 

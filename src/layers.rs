@@ -65,3 +65,48 @@ pub fn convexity_vs_recall(convexity: &GraphConvexity, labels: &Labels, recall: 
         convexity: convexity.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::ClassScore;
+
+    fn graph_with(scores: &[(&str, f64)]) -> GraphConvexity {
+        GraphConvexity {
+            score: 0.0,
+            sem: 0.0,
+            classes: scores
+                .iter()
+                .map(|&(label, score)| ClassScore { label: label.into(), n: 2, pairs: 2, score, sem: 0.0, baseline: None })
+                .collect(),
+            skipped: Vec::new(),
+            pooled_mean: 0.0,
+            no_path: 0,
+            components: 1,
+            edges: 0,
+            exhaustive_rows: 0,
+            baseline: None,
+        }
+    }
+
+    #[test]
+    fn recall_counts_rows_predicted_as_their_class() {
+        let labels = Labels::from_strings(&["a", "a", "b", "b", "b", "c"]);
+        let predicted: Vec<String> = ["a", "b", "b", "b", "a", "c"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(per_class_recall(&labels, &predicted).unwrap(), vec![0.5, 2.0 / 3.0, 1.0]);
+        let wrong_names: Vec<String> = ["x"; 6].iter().map(|s| s.to_string()).collect();
+        assert!(per_class_recall(&labels, &wrong_names).is_err());
+    }
+
+    #[test]
+    fn correlation_pairs_each_class_with_its_own_recall() {
+        // Labels sort numerically (2 < 10), while the convexity list is in the same order.
+        let labels = Labels::from_strings(&["10", "2", "3", "10", "2", "3"]);
+        let g = graph_with(&[("2", 50.0), ("3", 70.0), ("10", 90.0)]);
+        let r = convexity_vs_recall(&g, &labels, &[0.2, 0.4, 0.9], "test");
+        let pairs: Vec<(&str, f64)> = r.classes.iter().map(|c| (c.label.as_str(), c.recall)).collect();
+        assert_eq!(pairs, vec![("2", 0.2), ("3", 0.4), ("10", 0.9)]);
+        assert!((r.spearman.unwrap().r - 1.0).abs() < 1e-12);
+        assert!(r.pearson.unwrap().r > 0.9);
+    }
+}

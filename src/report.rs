@@ -49,6 +49,18 @@ pub struct Baseline {
     pub lift: f64,
 }
 
+/// Errors when no class has the two rows a pair needs, so no score can exist.
+pub fn require_a_scored_class(labels: &Labels) -> crate::error::Result<()> {
+    if labels.members().iter().all(|m| m.len() < 2) {
+        return Err(crate::error::Error::input(format!(
+            "no class has two or more rows ({} rows, {} classes): there are no pairs to score",
+            labels.len(),
+            labels.num_classes()
+        )));
+    }
+    Ok(())
+}
+
 /// Per-class summaries of per-pair scores in [0, 1], with classes of fewer than two rows
 /// skipped. `pair_scores[c]` is empty for a skipped class.
 pub fn summarise_classes(labels: &Labels, sizes: &[usize], pair_scores: &[Vec<f64>]) -> (Vec<ClassScore>, Vec<SkippedClass>) {
