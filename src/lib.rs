@@ -11,16 +11,19 @@ pub mod error;
 pub mod euclidean_convexity;
 pub mod graph;
 pub mod graph_convexity;
+pub mod groups;
 pub mod heads;
 pub mod io;
 pub mod knn;
 pub mod layers;
 pub mod logistic;
+pub mod memorization;
 pub mod progress;
 pub mod projection;
 pub mod report;
 pub mod rng;
 pub mod stats;
+pub mod tracing;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 

@@ -21,7 +21,11 @@ pub enum Purpose {
     LabelPermutation = 3,
     Subsample = 4,
     Folds = 5,
-    Probe = 6,
+    MemorizationSubsets = 6,
+    Noise = 7,
+    Dfr = 8,
+    Consistency = 9,
+    MlpInit = 10,
 }
 
 pub struct Rng(ChaCha8Rng);
@@ -72,6 +76,13 @@ impl Rng {
         }
         out.sort_unstable();
         out
+    }
+
+    /// Standard normal by Box–Muller (one value per two uniforms, the cosine branch).
+    pub fn normal(&mut self) -> f64 {
+        let u1 = 1.0 - self.next_f64(); // in (0, 1], so the logarithm is finite
+        let u2 = self.next_f64();
+        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
     }
 
     /// Fisher–Yates shuffle, from the last position down.
