@@ -526,3 +526,104 @@ pub fn run_correlate(
         warnings,
     })
 }
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemorizationRequest {
+    pub embeddings: Source,
+    /// Test rows in a file of their own; then every column covers the embeddings' rows
+    /// followed by these, and `split` is not needed.
+    #[serde(default)]
+    pub test_embeddings: Option<Source>,
+    pub labels: Source,
+    #[serde(default)]
+    pub attr: Option<Source>,
+    #[serde(default)]
+    pub group: Option<Source>,
+    #[serde(default)]
+    pub split: Option<Source>,
+    /// Row ids to show beside the most memorized rows.
+    #[serde(default)]
+    pub ids: Option<Source>,
+    /// Group names to treat as minorities instead of the share rule.
+    #[serde(default)]
+    pub minority: Option<Vec<String>>,
+    /// The model's own linear head; default: a logistic head fitted on the training rows.
+    #[serde(default)]
+    pub head: Option<HeadSpec>,
+    #[serde(default)]
+    pub options: crate::memorization_report::ReportOptions,
+}
+
+pub fn run_memorization(
+    files: &mut FileSet,
+    request: &MemorizationRequest,
+    progress: &mut dyn Progress,
+) -> Result<Envelope<crate::memorization_report::MemorizationReport, MemorizationRequest>> {
+    let mut timer = Timer::start();
+    let mut x = files.matrix(&request.embeddings, "embeddings")?;
+    let train_rows = x.rows;
+    if let Some(test) = &request.test_embeddings {
+        let t = files.matrix(test, "test embeddings")?;
+        if t.cols != x.cols {
+            return Err(Error::input(format!("{} has {} columns but {} has {}", test.describe(), t.cols, request.embeddings.describe(), x.cols)));
+        }
+        x = Matrix::new(x.rows + t.rows, x.cols, [x.data, t.data].concat())?;
+    }
+    let labels = read_labels(files, &request.labels, x.rows)?;
+    let mut optional_column = |source: &Option<Source>, role: &str| -> Result<Option<Vec<String>>> {
+        match source {
+            Some(s) => {
+                let values = files.column(s, role)?;
+                if values.len() != x.rows {
+                    return Err(Error::input(format!("{}: {} rows but the embeddings have {}", s.describe(), values.len(), x.rows)));
+                }
+                Ok(Some(values))
+            }
+            None => Ok(None),
+        }
+    };
+    let attr = optional_column(&request.attr, "attribute")?;
+    let group = optional_column(&request.group, "group")?;
+    let ids = optional_column(&request.ids, "ids")?;
+    let split = optional_column(&request.split, "split")?;
+    let train = match (&request.test_embeddings, split) {
+        (Some(_), _) => (0..x.rows).map(|r| r < train_rows).collect(),
+        (None, Some(values)) => parse_split(&values, &request.split.as_ref().expect("given").describe())?,
+        (None, None) => return Err(Error::input("give a split column (train/test) or the test rows as a second embeddings file")),
+    };
+    let head = match &request.head {
+        Some(spec) => match read_head(files, spec, x.cols)? {
+            (crate::heads::Head::Linear(dense), None) if dense.outputs() == labels.num_classes() => Some(dense),
+            (crate::heads::Head::Linear(dense), _) => {
+                return Err(Error::input(format!(
+                    "the head has {} outputs but the labels have {} classes (its outputs must follow the sorted labels: {})",
+                    dense.outputs(),
+                    labels.num_classes(),
+                    labels.classes.join(", ")
+                )))
+            }
+            _ => return Err(Error::input("the memorization analysis takes a linear head (one weight and one bias file)")),
+        },
+        None => None,
+    };
+    timer.lap("read");
+    let data = crate::groups::GroupedData::new(x, labels, attr.as_deref(), group.as_deref(), train, request.minority.as_deref())?;
+    let result = crate::memorization_report::report(&data, head, ids.as_deref(), &request.options, progress)?;
+    timer.lap("analysis");
+    let mut warnings = Vec::new();
+    for g in &result.groups {
+        if g.info.n_train == 0 || g.info.n_test == 0 {
+            warnings.push(format!("group '{}' has no {} rows", g.info.group, if g.info.n_train == 0 { "training" } else { "test" }));
+        }
+    }
+    Ok(Envelope {
+        schema: SCHEMA,
+        analysis: "memorization",
+        parameters: request.clone(),
+        inputs: std::mem::take(&mut files.used),
+        result,
+        subsample: None,
+        timings_ms: timer.0,
+        warnings,
+    })
+}

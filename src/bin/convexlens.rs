@@ -2,7 +2,14 @@
 //! for a browser tab. Prints one JSON result on stdout; errors go to stderr with exit code 2.
 
 use clap::{Args, Parser, Subcommand};
-use convexlens::analysis::{self, CorrelateRequest, EuclideanRequest, FileSet, GraphRequest, HeadSpec, LayersRequest, Source};
+use convexlens::analysis::{
+    self, CorrelateRequest, EuclideanRequest, FileSet, GraphRequest, HeadSpec, LayersRequest, MemorizationRequest, Source,
+};
+use convexlens::memorization::SubsetOptions;
+use convexlens::memorization_report::ReportOptions;
+use convexlens::mitigation::{ConsistencyOptions, DfrOptions};
+use convexlens::mlp::MlpOptions;
+use convexlens::tracing::{Ablation, TracingOptions};
 use convexlens::euclidean_convexity::EuclideanOptions;
 use convexlens::graph_convexity::GraphOptions;
 use convexlens::heads::Activation;
@@ -107,6 +114,59 @@ enum Command {
         euclidean: bool,
         #[command(flatten)]
         graph: GraphArgs,
+    },
+    /// Memorization under spurious correlations (You et al. 2025): group table, per-example
+    /// memorization, critical-neuron tracing, mitigation.
+    Memorization {
+        #[arg(value_name = "EMB")]
+        embeddings: String,
+        /// Test rows in their own file (then columns cover EMB's rows followed by these).
+        #[arg(long)]
+        test_embeddings: Option<String>,
+        #[arg(long, value_name = SOURCE_HELP)]
+        labels: String,
+        /// The spurious attribute; groups are (label, attribute).
+        #[arg(long, value_name = SOURCE_HELP, required_unless_present = "group")]
+        attr: Option<String>,
+        /// An explicit group id per row instead of (label, attribute).
+        #[arg(long, value_name = SOURCE_HELP)]
+        group: Option<String>,
+        /// train/test per row.
+        #[arg(long, value_name = SOURCE_HELP, required_unless_present = "test_embeddings")]
+        split: Option<String>,
+        /// Row ids shown beside the most memorized rows.
+        #[arg(long, value_name = SOURCE_HELP)]
+        ids: Option<String>,
+        /// Minority groups by name (default: share of training rows below 1/#groups).
+        #[arg(long, value_delimiter = ';')]
+        minority: Option<Vec<String>>,
+        #[arg(long, requires = "head_b")]
+        head_w: Option<String>,
+        #[arg(long, requires = "head_w")]
+        head_b: Option<String>,
+        /// Heads refitted on random subsets for the memorization score (0 = skip).
+        #[arg(long, default_value_t = 100)]
+        models: usize,
+        /// Share of training rows per refit.
+        #[arg(long, default_value_t = 0.7)]
+        fraction: f64,
+        /// Ridge leave-one-out memorization with this alpha.
+        #[arg(long)]
+        ridge_alpha: Option<f64>,
+        /// Critical-neuron tracing of the embedding dimensions.
+        #[arg(long)]
+        trace: bool,
+        /// Ablation for tracing: zero, mean or noise.
+        #[arg(long, default_value = "zero")]
+        ablation: String,
+        /// Also train a one-hidden-layer MLP head and trace its hidden units.
+        #[arg(long)]
+        trace_mlp: bool,
+        /// Mitigation before/after: the paper's consistency training and DFR.
+        #[arg(long)]
+        mitigate: bool,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
     },
     /// Per class: pretrained graph convexity against fine-tuned recall, with correlations.
     Correlate {
@@ -245,6 +305,64 @@ fn run(cli: Cli) -> Result<(), String> {
             };
             let mut files = FileSet::new(inputs.files);
             print(&analysis::run_layers(&mut files, &request, &mut progress).map_err(fail)?)
+        }
+        Command::Memorization {
+            embeddings,
+            test_embeddings,
+            labels,
+            attr,
+            group,
+            split,
+            ids,
+            minority,
+            head_w,
+            head_b,
+            models,
+            fraction,
+            ridge_alpha,
+            trace,
+            ablation,
+            trace_mlp,
+            mitigate,
+            seed,
+        } => {
+            let ablation = match ablation.as_str() {
+                "zero" => Ablation::Zero,
+                "mean" => Ablation::Mean,
+                "noise" => Ablation::Noise,
+                other => return Err(format!("unknown ablation '{other}' (use zero, mean or noise)")),
+            };
+            let head = match (head_w, head_b) {
+                (Some(w), Some(b)) => Some(HeadSpec {
+                    layers: vec![(inputs.source(&w)?, inputs.source(&b)?)],
+                    activation: Activation::Relu,
+                    classes: None,
+                }),
+                _ => None,
+            };
+            let options = ReportOptions {
+                memorization: (models > 0).then(|| SubsetOptions { models, fraction, seed, ..SubsetOptions::default() }),
+                ridge_alpha,
+                tracing: (trace || trace_mlp).then(|| TracingOptions { ablation, seed, ..TracingOptions::default() }),
+                mlp: trace_mlp.then(|| MlpOptions { seed, ..MlpOptions::default() }),
+                consistency: mitigate.then(|| ConsistencyOptions { seed, ..ConsistencyOptions::default() }),
+                dfr: mitigate.then(|| DfrOptions { seed, ..DfrOptions::default() }),
+                probe: LogisticOptions::default(),
+            };
+            let request = MemorizationRequest {
+                embeddings: inputs.source(&embeddings)?,
+                test_embeddings: test_embeddings.map(|t| inputs.source(&t)).transpose()?,
+                labels: inputs.source(&labels)?,
+                attr: attr.map(|a| inputs.source(&a)).transpose()?,
+                group: group.map(|g| inputs.source(&g)).transpose()?,
+                split: split.map(|s| inputs.source(&s)).transpose()?,
+                ids: ids.map(|i| inputs.source(&i)).transpose()?,
+                minority,
+                head,
+                options,
+            };
+            let mut files = FileSet::new(inputs.files);
+            print(&analysis::run_memorization(&mut files, &request, &mut progress).map_err(fail)?)
         }
         Command::Correlate { pretrained, finetuned, labels, predictions, graph } => {
             let request = CorrelateRequest {
