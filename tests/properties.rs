@@ -27,7 +27,7 @@ struct Gauss {
 impl Gauss {
     fn new(seed: u64) -> Gauss {
         // Any stream will do; tests own this seed space.
-        Gauss { rng: Rng::new(seed, Purpose::Probe, 77, 77), spare: None }
+        Gauss { rng: Rng::new(seed, Purpose::Noise, 77, 77), spare: None }
     }
 
     fn next(&mut self) -> f64 {
@@ -209,7 +209,7 @@ fn random_labels_score_near_the_class_prior_and_baseline_matches_expectation() {
     let (x, _) = blobs(3, &[(vec![0.0; d], n, "x")], 1.0);
     // Balanced random labels: 100 of each, shuffled.
     let mut names: Vec<String> = (0..n).map(|i| format!("c{}", i % 4)).collect();
-    Rng::new(3, Purpose::Probe, 1, 1).shuffle(&mut names);
+    Rng::new(3, Purpose::Noise, 1, 1).shuffle(&mut names);
     let labels = Labels::from_strings(&names);
     let r = gc(&x, &labels, &options(10, 5000, 0, 20));
     assert_eq!(r.classes.len(), 4);
@@ -283,7 +283,7 @@ fn permute_rows(x: &Matrix, labels: &Labels, order: &[usize]) -> (Matrix, Labels
 
 fn shuffled_order(n: usize, seed: u64) -> Vec<usize> {
     let mut order: Vec<usize> = (0..n).collect();
-    Rng::new(seed, Purpose::Probe, 2, 2).shuffle(&mut order);
+    Rng::new(seed, Purpose::Noise, 2, 2).shuffle(&mut order);
     order
 }
 
@@ -479,7 +479,7 @@ fn cancelling_at_any_report_returns_cancelled() {
 fn half_spaces() -> (Matrix, Labels) {
     let (n, d) = (40, 3);
     let mut g = Gauss::new(8);
-    let mut rng = Rng::new(8, Purpose::Probe, 3, 3);
+    let mut rng = Rng::new(8, Purpose::Noise, 3, 3);
     let mut data = Vec::new();
     let mut names = Vec::new();
     for i in 0..n {
@@ -572,7 +572,7 @@ fn stratified_subsample_caps_classes_and_is_deterministic() {
     names.extend(std::iter::repeat_n("a", 50));
     names.extend(std::iter::repeat_n("b", 7));
     names.extend(std::iter::repeat_n("c", 20));
-    Rng::new(10, Purpose::Probe, 4, 4).shuffle(&mut names);
+    Rng::new(10, Purpose::Noise, 4, 4).shuffle(&mut names);
     let labels = Labels::from_strings(&names);
 
     let rows = labels.stratified_subsample(10, 3).expect("class a and c exceed 10");
