@@ -78,7 +78,7 @@ impl Dense {
         out.clear();
         out.extend(self.bias.iter().enumerate().map(|(o, &b)| {
             let row = &self.weights[o * self.inputs..(o + 1) * self.inputs];
-            b + row.iter().zip(x).map(|(w, v)| w * v).sum::<f64>()
+            b + crate::linalg::dot(row, x)
         }));
     }
 }

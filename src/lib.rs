@@ -16,6 +16,7 @@ pub mod heads;
 pub mod io;
 pub mod knn;
 pub mod layers;
+pub mod linalg;
 pub mod logistic;
 pub mod memorization;
 pub mod memorization_report;

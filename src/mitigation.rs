@@ -6,6 +6,7 @@
 use crate::error::{Error, Result};
 use crate::groups::{accuracies, correct, logits, Accuracies, GroupedData};
 use crate::heads::Dense;
+use crate::linalg::dot;
 use crate::logistic::{self, LogisticOptions};
 use crate::progress::Progress;
 use crate::rng::{Purpose, Rng};
@@ -91,6 +92,7 @@ pub fn consistency(data: &GroupedData, head: &Dense, options: &ConsistencyOption
     let mut rng = Rng::new(options.seed, Purpose::Consistency, 0, 0);
     let batch = options.batch.max(2);
     let mut row = vec![0.0; d];
+    let mut masked_row = vec![0.0; d];
     for epoch in 0..options.epochs {
         progress.report("mitigation: consistency training", epoch as f64 / options.epochs as f64)?;
         rng.shuffle(&mut train);
@@ -102,14 +104,10 @@ pub fn consistency(data: &GroupedData, head: &Dense, options: &ConsistencyOption
             for (i, &r) in chunk.iter().enumerate() {
                 row.iter_mut().zip(data.x.row(r)).for_each(|(o, &x)| *o = x as f64);
                 for c in 0..classes {
-                    let (mut full, mut masked) = (bias[c], bias[c]);
-                    for j in 0..d {
-                        let p = w[c * d + j] * row[j];
-                        full += p;
-                        masked += p * keep[c * d + j];
-                    }
-                    v[i * classes + c] = full;
-                    v[(b + i) * classes + c] = masked;
+                    let weights = &w[c * d..(c + 1) * d];
+                    v[i * classes + c] = bias[c] + dot(weights, &row);
+                    masked_row.iter_mut().zip(weights).zip(&keep[c * d..(c + 1) * d]).for_each(|((m, wv), k)| *m = wv * k);
+                    v[(b + i) * classes + c] = bias[c] + dot(&masked_row, &row);
                 }
             }
             let mut grad_v = nt_xent_gradient(&v, 2 * b, classes, options.temperature);

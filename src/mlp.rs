@@ -4,6 +4,7 @@
 use crate::data::Matrix;
 use crate::error::{Error, Result};
 use crate::heads::Dense;
+use crate::linalg::dot;
 use crate::progress::Progress;
 use crate::rng::{Purpose, Rng};
 use serde::{Deserialize, Serialize};
@@ -83,7 +84,7 @@ pub fn train(x: &Matrix, rows: &[usize], y: &[u32], classes: usize, options: &Ml
             for &r in chunk {
                 xs.iter_mut().zip(x.row(r)).enumerate().for_each(|(j, (o, &v))| *o = (v as f64 - mean[j]) / sd[j]);
                 for k in 0..h {
-                    hidden[k] = (b1[k] + (0..d).map(|j| w1[k * d + j] * xs[j]).sum::<f64>()).max(0.0);
+                    hidden[k] = (b1[k] + dot(&w1[k * d..(k + 1) * d], &xs)).max(0.0);
                 }
                 let z: Vec<f64> = (0..classes).map(|c| b2[c] + (0..h).map(|k| w2[c * h + k] * hidden[k]).sum::<f64>()).collect();
                 let max = z.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
