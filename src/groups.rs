@@ -65,12 +65,24 @@ impl GroupedData {
             }
             (None, None) => return Err(Error::input("give a spurious attribute or a group column")),
         };
-        let mut names: Vec<&(String, String, String)> = keys.iter().collect();
-        names.sort_by(|a, b| crate::data::compare_labels(&a.1, &b.1).then_with(|| crate::data::compare_labels(&a.2, &b.2)).then_with(|| a.0.cmp(&b.0)));
-        names.dedup_by(|a, b| a.0 == b.0);
-        let mut groups: Vec<GroupInfo> = names
-            .iter()
-            .map(|k| GroupInfo { group: k.0.clone(), label: k.1.clone(), attr: k.2.clone(), minority: false, n_train: 0, n_test: 0 })
+        // One entry per group id; an explicit id may hold rows of several labels, listed together.
+        let mut by_name: Vec<(String, Vec<String>, String)> = Vec::new();
+        for (name, label, attr) in &keys {
+            match by_name.iter_mut().find(|g| g.0 == *name) {
+                Some(g) if !g.1.contains(label) => g.1.push(label.clone()),
+                Some(_) => {}
+                None => by_name.push((name.clone(), vec![label.clone()], attr.clone())),
+            }
+        }
+        for g in by_name.iter_mut() {
+            g.1.sort_by(|a, b| crate::data::compare_labels(a, b));
+        }
+        by_name.sort_by(|a, b| {
+            crate::data::compare_labels(&a.1[0], &b.1[0]).then_with(|| crate::data::compare_labels(&a.2, &b.2)).then_with(|| a.0.cmp(&b.0))
+        });
+        let mut groups: Vec<GroupInfo> = by_name
+            .into_iter()
+            .map(|(group, labels, attr)| GroupInfo { group, label: labels.join(", "), attr, minority: false, n_train: 0, n_test: 0 })
             .collect();
         let group: Vec<u32> = keys.iter().map(|k| groups.iter().position(|g| g.group == k.0).unwrap() as u32).collect();
         for (i, &g) in group.iter().enumerate() {

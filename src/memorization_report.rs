@@ -195,7 +195,8 @@ fn distribution(data: &GroupedData, scores: &Scores, group: usize) -> Distributi
         .collect();
     let mut histogram = vec![0usize; 20];
     for &v in &values {
-        histogram[(((v + 1.0) / 0.1).floor() as usize).min(19)] += 1;
+        // The small nudge keeps scores on a bin edge (0.3 computed as 0.29999…) in the upper bin.
+        histogram[(((v + 1.0) * 10.0 + 1e-9).floor().max(0.0) as usize).min(19)] += 1;
     }
     let sd = std_dev(&values);
     Distribution {
