@@ -1,7 +1,7 @@
 //! The JavaScript-facing API (wasm-bindgen). It only converts types: requests arrive as plain
 //! objects, results leave as plain objects (the SPEC §6 envelope), errors as JS `Error`s.
 
-use crate::analysis::{self, CorrelateRequest, EuclideanRequest, FileSet, GraphRequest, LayersRequest, Source};
+use crate::analysis::{self, CorrelateRequest, EuclideanRequest, FileSet, GraphRequest, LayersRequest, MemorizationRequest, Source};
 use crate::error::{Error, Result};
 use crate::graph_convexity::NeighbourGraph;
 use crate::progress::Progress;
@@ -82,10 +82,15 @@ impl Session {
         to_js(&analysis::run_correlate(&mut self.files, &request, &mut JsProgress(progress)).map_err(js_error)?)
     }
 
+    pub fn memorization(&mut self, request: JsValue, progress: &js_sys::Function) -> std::result::Result<JsValue, JsError> {
+        let request: MemorizationRequest = from_js(request, "memorization request")?;
+        to_js(&analysis::run_memorization(&mut self.files, &request, &mut JsProgress(progress)).map_err(js_error)?)
+    }
+
     /// 2-D PCA coordinates of an embedding source, as [x0, y0, x1, y1, ...].
     pub fn projection(&mut self, source: JsValue) -> std::result::Result<Vec<f32>, JsError> {
         let source: Source = from_js(source, "source")?;
-        let x = self.files.matrix(&source, "projection").map_err(js_error)?;
+        let x = self.unrecorded_matrix(&source)?;
         Ok(crate::projection::pca_2d(&x))
     }
 
@@ -95,12 +100,20 @@ impl Session {
         let source: Source = from_js(source, "source")?;
         let cached = matches!(&self.graph, Some((s, gk, _)) if *s == source && *gk == k);
         if !cached {
-            let x = self.files.matrix(&source, "paths").map_err(js_error)?;
+            let x = self.unrecorded_matrix(&source)?;
             let g = NeighbourGraph::build(&x, k, &mut crate::progress::silent()).map_err(js_error)?;
             self.graph = Some((source, k, g));
         }
         let (_, _, g) = self.graph.as_ref().expect("set above");
         to_js(&g.path(a, b).map_err(js_error)?)
+    }
+}
+
+impl Session {
+    /// Views (projection, paths) read embeddings without listing them among the next
+    /// analysis's recorded inputs.
+    fn unrecorded_matrix(&mut self, source: &Source) -> std::result::Result<crate::data::Matrix, JsError> {
+        self.files.content(&source.file).and_then(|c| c.matrix(source.field.as_deref())).map_err(js_error)
     }
 }
 

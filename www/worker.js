@@ -43,7 +43,7 @@ async function handle(message) {
       return { type: 'files', id, summaries, errors };
     }
     case 'run': {
-      const run = { graph: 'graph', euclidean: 'euclidean', layers: 'layers', correlate: 'correlate' }[message.analysis];
+      const run = { graph: 'graph', euclidean: 'euclidean', layers: 'layers', correlate: 'correlate', memorization: 'memorization' }[message.analysis];
       if (!run) throw new Error(`unknown analysis '${message.analysis}'`);
       const result = session[run](message.request, progressReporter(id));
       return { type: 'result', id, result };
@@ -59,16 +59,21 @@ async function handle(message) {
   }
 }
 
-onmessage = async (event) => {
-  const { id } = event.data;
+async function reply(message) {
   try {
-    const reply = await handle(event.data);
-    const { transfer = [], ...rest } = reply;
+    const { transfer = [], ...rest } = await handle(message);
     postMessage(rest, transfer);
   } catch (error) {
     // A trap inside wasm (RuntimeError) leaves the instance unusable: tell the page to
     // replace this worker. Errors from the core are ordinary and leave it ready.
     const fatal = error instanceof WebAssembly.RuntimeError;
-    postMessage({ type: 'error', id, message: messageOf(error), fatal });
+    postMessage({ type: 'error', id: message.id, message: messageOf(error), fatal });
   }
+}
+
+// Handle messages strictly in arrival order: reading a file awaits its bytes, and a run sent
+// right after must not start before that file is in the session.
+let queue = Promise.resolve();
+onmessage = (event) => {
+  queue = queue.then(() => reply(event.data));
 };
