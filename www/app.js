@@ -1,11 +1,14 @@
-// The page: files in, pickers and settings, runs in the worker, results out.
-// The example (digits) is loaded like user files: fetched from this site, wrapped as File
-// objects and sent to the worker. Nothing the person drops ever leaves the tab.
+// The page: two views (tabs), convexity and memorization. This module runs the convexity view
+// (files in, pickers and settings, runs in the worker, results out) and switches between the
+// views; memorization.js runs the other. The example (digits) is loaded like user files:
+// fetched from this site, wrapped as File objects and sent to the worker. Nothing the person
+// drops ever leaves the tab.
 import { Analyst, Cancelled } from './client.js';
 import { readLabels } from './labels.js';
+import * as memorization from './memorization.js';
 import * as render from './render.js';
 import * as S from './sources.js';
-import { key, LABEL_NAMES, shapeText, unkey } from './sources.js';
+import { key, LABEL_NAMES, unkey } from './sources.js';
 
 const $ = (id) => document.getElementById(id);
 const { el, fmt } = render;
@@ -60,6 +63,7 @@ function labelSource() {
 }
 
 function writeHash() {
+  if (view !== 'convexity') return;
   const p = new URLSearchParams();
   if (state.mode === 'demo') p.set('demo', DEMO);
   for (const s of SETTINGS) {
@@ -215,42 +219,11 @@ function addLayer(m, id) {
 
 // ------------------------------------------------------------------ files
 
-function sizeText(bytes) {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KB`;
-  return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
-}
-
-function contents(summary) {
-  const arrays = summary.arrays.map((a) => `${a.name} (${shapeText(a.shape)}, ${a.dtype})`);
-  if (summary.table) return `table with ${arrays.length} column${arrays.length === 1 ? '' : 's'}: ${arrays.join(', ')}`;
-  if (summary.arrays.length === 1) {
-    const a = summary.arrays[0];
-    return `${a.shape.length === 2 ? 'matrix' : 'array'} ${shapeText(a.shape)}, ${a.dtype}`;
-  }
-  return `${arrays.length} arrays: ${arrays.join(', ')}`;
-}
-
 function renderFiles() {
-  const list = $('files');
-  list.replaceChildren(...[...state.entries.values()].map(({ file, summary, demo }) => el('li', {},
-    el('div', { class: 'file-head' },
-      el('strong', { class: 'file-name' }, file.name),
-      el('span', { class: 'tag' }, summary.format.toUpperCase()),
-      demo ? el('span', { class: 'tag example' }, 'example') : null,
-      el('span', { class: 'fine' }, sizeText(file.size)),
-      demo ? null : el('button', { type: 'button', class: 'icon', 'aria-label': `Remove ${file.name}`, onclick: () => removeFile(file.name) }, '✕')),
-    el('div', { class: 'fine file-contents' }, contents(summary)))));
+  $('files').replaceChildren(...render.fileItems(state.entries, removeFile));
   $('files-box').hidden = state.entries.size === 0;
   $('demo-again').hidden = state.mode === 'demo' || !state.demo;
-  const errors = $('file-errors');
-  const items = [...state.errors].map(([name, message]) => {
-    let text = message.startsWith(`${name}: `) ? message.slice(name.length + 2) : message;
-    text = `${text.charAt(0).toUpperCase()}${text.slice(1)}${/[.!?]$/.test(text) ? '' : '.'}`;
-    return el('p', { class: 'error' }, el('strong', {}, name), ' could not be read. ', text);
-  });
-  if (items.length) items.push(el('p', { class: 'fine' }, 'Check that each file is complete and in one of the formats listed above; the other files can be used as they are.'));
-  errors.replaceChildren(...items);
+  $('file-errors').replaceChildren(...render.fileErrorItems(state.errors));
 }
 
 function removeFile(name) {
@@ -310,7 +283,7 @@ async function addUserFiles(list) {
   const good = reply.summaries.length;
   const bad = reply.errors.length;
   const plural = (n) => `${n} file${n === 1 ? '' : 's'}`;
-  setStatus(!good ? `${bad === 1 ? 'The file' : `None of the ${bad} files`} could not be read; the reasons are under the drop zone.`
+  setStatus(!good ? `${bad === 1 ? 'The file could not be read' : `None of the ${bad} files could be read`}; the reasons are under the drop zone.`
     : `${plural(good)} read${bad ? `, ${plural(bad)} could not be (reasons under the drop zone)` : ''}. Check the choices and press Run.`);
 }
 
@@ -337,7 +310,7 @@ async function loadDemo() {
     }
     return;
   }
-  if (state.mode === 'demo') await showDemo();
+  if (state.mode === 'demo' && view === 'convexity') await showDemo();
   else renderFiles();
 }
 
@@ -681,19 +654,22 @@ function wire() {
     addUserFiles(input.files);
     input.value = '';
   });
-  const zone = $('dropzone');
-  // Files dropped anywhere on the page are taken; the browser must not open them instead.
+  // Files dropped anywhere on the page are taken by the view on show; the browser must not
+  // open them instead.
+  const zone = () => $(view === 'memorization' ? 'mem-dropzone' : 'dropzone');
   window.addEventListener('dragover', (event) => {
     event.preventDefault();
-    zone.classList.add('over');
+    zone().classList.add('over');
   });
   window.addEventListener('dragleave', (event) => {
-    if (!event.relatedTarget) zone.classList.remove('over');
+    if (!event.relatedTarget) zone().classList.remove('over');
   });
   window.addEventListener('drop', (event) => {
     event.preventDefault();
-    zone.classList.remove('over');
-    if (event.dataTransfer?.files.length) addUserFiles(event.dataTransfer.files);
+    zone().classList.remove('over');
+    if (!event.dataTransfer?.files.length) return;
+    if (view === 'memorization') memorization.addUserFiles(event.dataTransfer.files);
+    else addUserFiles(event.dataTransfer.files);
   });
   $('demo-again').addEventListener('click', () => {
     if (state.job) cancel();
@@ -744,23 +720,79 @@ function wire() {
   $('export-json').addEventListener('click', () => state.run && render.exportJson(state.run));
   $('export-csv').addEventListener('click', () => state.run && render.exportCsv(state.run));
   window.addEventListener('hashchange', () => {
+    const params = new URLSearchParams(location.hash.slice(1));
+    if (params.get('view') === 'memorization') {
+      showView('memorization', { params, rerun: true });
+      return;
+    }
     const demo = applyHash();
+    showView('convexity', { quiet: true, example: false });
     if (demo === DEMO && state.demo && !state.job) showDemo();
   });
+  const tabs = [...document.querySelectorAll('[role="tab"]')];
+  tabs.forEach((tab, i) => {
+    tab.addEventListener('click', () => showView(VIEWS[i]));
+    // Arrow keys, Home and End move between the tabs and show the one reached.
+    tab.addEventListener('keydown', (event) => {
+      const to = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tabs.length - 1 }[event.key];
+      if (to === undefined) return;
+      event.preventDefault();
+      showView(VIEWS[(to + tabs.length) % tabs.length], { focus: true });
+    });
+  });
+  memorization.wire();
   let timer = 0;
   let width = window.innerWidth;
   window.addEventListener('resize', () => {
     if (window.innerWidth === width) return;
     width = window.innerWidth;
     clearTimeout(timer);
-    timer = setTimeout(() => render.redraw(state.run), 150);
+    timer = setTimeout(() => (view === 'memorization' ? memorization.redraw() : render.redraw(state.run)), 150);
   });
+}
+
+// ------------------------------------------------------------------ the two views
+
+const VIEWS = ['convexity', 'memorization'];
+const TITLES = {
+  convexity: 'convexlens: how convex are the classes in your embeddings?',
+  memorization: 'convexlens: memorization under spurious correlations',
+};
+let view = 'convexity';
+
+/**
+ * Shows one view. `params`: the URL hash, for the memorization view's settings; `rerun`: the
+ * hash was changed by the person; `quiet`: leave the hash as it is; `focus`: move focus to the
+ * tab; `example`: start the digits example if the convexity view has shown nothing yet.
+ */
+function showView(name, { params = null, rerun = false, quiet = false, focus = false, example = true } = {}) {
+  view = name;
+  for (const v of VIEWS) {
+    const tab = $(`tab-${v}`);
+    tab.setAttribute('aria-selected', String(v === name));
+    tab.tabIndex = v === name ? 0 : -1;
+    $(`view-${v}`).hidden = v !== name;
+  }
+  if (focus) $(`tab-${name}`).focus();
+  document.title = TITLES[name];
+  $('skip').setAttribute('href', name === 'memorization' ? '#mem-data' : '#data');
+  if (name === 'memorization') {
+    memorization.activate(params, rerun);
+    return;
+  }
+  memorization.deactivate();
+  if (!quiet) writeHash();
+  // Charts drawn while the view was hidden had no width to fit.
+  render.redraw(state.run);
+  if (example && state.mode === 'demo' && state.demo && !state.run && !state.job) showDemo();
 }
 
 function start() {
   if (embed) document.body.classList.add('embed');
   wire();
-  const demo = applyHash();
+  const params = new URLSearchParams(location.hash.slice(1));
+  const first = params.get('view') === 'memorization' ? 'memorization' : 'convexity';
+  const demo = first === 'convexity' ? applyHash() : DEMO;
   refreshPickers();
   if (demo === 'none') {
     state.mode = 'none';
@@ -769,8 +801,9 @@ function start() {
   } else {
     render.empty('Loading the digits example…');
   }
+  showView(first, { params, quiet: true });
   // The example files are fetched in any case (for "Show the digits example again"), but
-  // only shown when the link asks for it.
+  // only shown when the link asks for it and once the convexity view is shown.
   loadDemo();
 }
 

@@ -1,5 +1,6 @@
-// Hand-drawn canvas charts: a line chart (layers), a bar chart with error bars and markers
-// (classes), and a scatter plot drawn once with a separate overlay for selections and paths.
+// Hand-drawn canvas charts: a line chart (layers, tracing), a bar chart with error bars and
+// markers (classes, mitigation), small-multiple histograms (memorization scores), and a scatter
+// plot drawn once with a separate overlay for selections and paths.
 // The tables next to each chart hold the same numbers as text.
 
 const INK = '#1f2937';
@@ -99,8 +100,9 @@ function marker(ctx, shape, x, y, size = 4) {
 /**
  * series: [{name, color, dash: [..], shape: 'circle'|'square', values: [number|null]}]
  * One x position per category; the y range fits the data (it need not include 0).
+ * xLabel, when given, names the categories under their labels.
  */
-export function lineChart(canvas, { categories, series, yLabel, height = 300 }) {
+export function lineChart(canvas, { categories, series, yLabel, xLabel, height = 300 }) {
   const { ctx, width } = prepare(canvas, height);
   const top = legend(ctx, series, width, (c, x, y, s) => {
     c.strokeStyle = s.color;
@@ -121,11 +123,15 @@ export function lineChart(canvas, { categories, series, yLabel, height = 300 }) 
   lo = Math.max(0, Math.floor(lo - pad));
   hi = Math.min(100, Math.ceil(hi + pad));
   if (hi <= lo) hi = lo + 1;
-  const area = { left: 58, right: width - 16, top: top + 8, bottom: height - 30 };
+  const area = { left: 58, right: width - 16, top: top + 8, bottom: height - (xLabel ? 48 : 30) };
   const y = yAxis(ctx, area, lo, hi, yLabel);
   const step = (area.right - area.left) / Math.max(1, categories.length);
   const x = (i) => area.left + step * (i + 0.5);
   xLabels(ctx, area, categories, x);
+  if (xLabel) {
+    ctx.textBaseline = 'bottom';
+    ctx.fillText(xLabel, (area.left + area.right) / 2, height - 4);
+  }
   for (const s of series) {
     ctx.strokeStyle = s.color;
     ctx.fillStyle = s.color;
@@ -193,6 +199,85 @@ export function barChart(canvas, { categories, series, markers, yLabel, height =
       ctx.fillRect(left - 3, y(m) - 1.5, inner + 6, 3);
     }
   });
+}
+
+/**
+ * Histograms as small multiples on one canvas, one panel per entry, sharing both axes:
+ * panels: [{title, color, counts, mean, meanText}], the counts in equal bins spanning [lo, hi].
+ * Bars show each bin's share of the panel's total (%); a dashed line marks the mean.
+ */
+export function histograms(canvas, { panels, lo, hi, xLabel, panelHeight = 180 }) {
+  const columns = Math.max(240, canvas.parentElement.clientWidth) >= 600 ? 2 : 1;
+  const rows = Math.ceil(panels.length / columns);
+  const { ctx, width } = prepare(canvas, rows * panelHeight + 22);
+  const shares = panels.map((p) => {
+    const total = p.counts.reduce((s, c) => s + c, 0);
+    return p.counts.map((c) => (total ? (100 * c) / total : 0));
+  });
+  const top = Math.max(1, ...shares.flat());
+  const scale = ticks(0, top, 3);
+  const yMax = scale.values.at(-1) < top ? scale.values.at(-1) + scale.step : scale.values.at(-1);
+  const panelWidth = width / columns;
+  panels.forEach((p, i) => {
+    const x0 = (i % columns) * panelWidth;
+    const y0 = Math.floor(i / columns) * panelHeight;
+    const area = { left: x0 + 48, right: x0 + panelWidth - 14, top: y0 + 38, bottom: y0 + panelHeight - 26 };
+    const y = (v) => area.bottom - (v / yMax) * (area.bottom - area.top);
+    const x = (v) => area.left + ((v - lo) / (hi - lo)) * (area.right - area.left);
+    ctx.fillStyle = p.color;
+    ctx.fillRect(x0 + 10, y0 + 6, 12, 12);
+    ctx.fillStyle = INK;
+    ctx.font = `bold ${FONT}`;
+    ctx.textAlign = 'left';
+    ctx.textBaseline = 'middle';
+    ctx.fillText(p.title, x0 + 28, y0 + 12);
+    ctx.font = FONT;
+    ctx.textAlign = 'right';
+    for (const v of ticks(0, yMax, 3).values) {
+      ctx.strokeStyle = GRID;
+      ctx.beginPath();
+      ctx.moveTo(area.left, y(v));
+      ctx.lineTo(area.right, y(v));
+      ctx.stroke();
+      ctx.fillStyle = MUTED;
+      ctx.fillText(`${v}%`, area.left - 6, y(v));
+    }
+    const bin = (area.right - area.left) / p.counts.length;
+    ctx.fillStyle = p.color;
+    shares[i].forEach((v, j) => {
+      if (v > 0) ctx.fillRect(area.left + j * bin + 0.5, y(v), Math.max(1, bin - 1), area.bottom - y(v));
+    });
+    ctx.strokeStyle = INK;
+    ctx.beginPath();
+    ctx.moveTo(area.left, area.bottom + 0.5);
+    ctx.lineTo(area.right, area.bottom + 0.5);
+    ctx.stroke();
+    ctx.fillStyle = MUTED;
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'top';
+    for (const v of ticks(lo, hi, 4).values) ctx.fillText(String(v), x(v), area.bottom + 4);
+    if (Number.isFinite(p.mean)) {
+      ctx.strokeStyle = INK;
+      ctx.lineWidth = 1.5;
+      ctx.setLineDash([4, 3]);
+      ctx.beginPath();
+      ctx.moveTo(x(p.mean), area.top - 2);
+      ctx.lineTo(x(p.mean), area.bottom);
+      ctx.stroke();
+      ctx.setLineDash([]);
+      ctx.lineWidth = 1;
+      ctx.fillStyle = INK;
+      ctx.textBaseline = 'bottom';
+      ctx.textAlign = x(p.mean) > (area.left + area.right) / 2 ? 'right' : 'left';
+      ctx.fillText(` ${p.meanText ?? `mean ${p.mean.toFixed(2)}`} `, x(p.mean), area.top - 2);
+    }
+  });
+  if (xLabel) {
+    ctx.fillStyle = INK;
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'bottom';
+    ctx.fillText(xLabel, width / 2, rows * panelHeight + 20);
+  }
 }
 
 /** Distinct class colours: a fixed palette for up to ten classes, then spread hues. */

@@ -1,6 +1,7 @@
 // Puts a run's results on the page: headline numbers with what they mean, the layer chart,
 // the per-class chart and table, the scatter plot, warnings and exports.
 import { barChart, lineChart, palette, Scatter } from './charts.js';
+import { shapeText } from './sources.js';
 
 const $ = (id) => document.getElementById(id);
 const OURS = 'not in the paper';
@@ -25,7 +26,48 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-const oursTag = () => el('span', { class: 'ours-tag' }, OURS);
+export const oursTag = () => el('span', { class: 'ours-tag' }, OURS);
+
+// ---------------------------------------------------------------- loaded files (both views)
+
+function sizeText(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
+}
+
+function contents(summary) {
+  const arrays = summary.arrays.map((a) => `${a.name} (${shapeText(a.shape)}, ${a.dtype})`);
+  if (summary.table) return `table with ${arrays.length} column${arrays.length === 1 ? '' : 's'}: ${arrays.join(', ')}`;
+  if (summary.arrays.length === 1) {
+    const a = summary.arrays[0];
+    return `${a.shape.length === 2 ? 'matrix' : 'array'} ${shapeText(a.shape)}, ${a.dtype}`;
+  }
+  return `${arrays.length} arrays: ${arrays.join(', ')}`;
+}
+
+/** List items for the loaded files (name -> {file, summary, demo}); example files cannot be removed. */
+export function fileItems(entries, onRemove) {
+  return [...entries.values()].map(({ file, summary, demo }) => el('li', {},
+    el('div', { class: 'file-head' },
+      el('strong', { class: 'file-name' }, file.name),
+      el('span', { class: 'tag' }, summary.format.toUpperCase()),
+      demo ? el('span', { class: 'tag example' }, 'example') : null,
+      el('span', { class: 'fine' }, sizeText(file.size)),
+      demo ? null : el('button', { type: 'button', class: 'icon', 'aria-label': `Remove ${file.name}`, onclick: () => onRemove(file.name) }, '✕')),
+    el('div', { class: 'fine file-contents' }, contents(summary))));
+}
+
+/** One readable sentence per file that could not be read (name -> the reader's message). */
+export function fileErrorItems(errors) {
+  const items = [...errors].map(([name, message]) => {
+    let text = message.startsWith(`${name}: `) ? message.slice(name.length + 2) : message;
+    text = `${text.charAt(0).toUpperCase()}${text.slice(1)}${/[.!?]$/.test(text) ? '' : '.'}`;
+    return el('p', { class: 'error' }, el('strong', {}, name), ' could not be read. ', text);
+  });
+  if (items.length) items.push(el('p', { class: 'fine' }, 'Check that each file is complete and in one of the formats listed above; the other files can be used as they are.'));
+  return items;
+}
 
 // ---------------------------------------------------------------- whole view
 

@@ -122,3 +122,13 @@ export function guessLayers(summaries) {
   const rank = (name) => (/pre|base|init/i.test(name) ? 0 : /fine|ft|tuned|trained/i.test(name) ? 2 : 1);
   return models.sort((x, y) => rank(x.name) - rank(y.name)).slice(0, 2);
 }
+
+/** The first column (of any file) whose name matches `pattern`, tables before other files. */
+export function guessColumn(summaries, pattern) {
+  const ordered = [...summaries].sort((a, b) => Number(Boolean(b.table)) - Number(Boolean(a.table)));
+  for (const summary of ordered) {
+    const found = columns(summaries, summary.file).find((c) => pattern.test(c.name));
+    if (found) return found.source;
+  }
+  return null;
+}
