@@ -3,7 +3,7 @@
 //!
 //! Objective, as scikit-learn's `LogisticRegression(C)` on standardised features:
 //! Σᵢ −log softmax(W x̃ᵢ + b)[yᵢ] + ‖W‖²/(2C), with x̃ = (x − mean)/sd over the training rows
-//! and the intercept not penalised (with two classes, sklearn's binary penalty on w₁ − w₀).
+//! and the intercept not penalised; two classes as sklearn's binary model, one vector w₁ − w₀.
 //! We minimise it divided by n so tolerances do not depend on the number of rows.
 
 use crate::data::Matrix;
@@ -39,11 +39,34 @@ pub struct LogisticModel {
     /// Classes × dimensions, then one intercept per class.
     params: Array1<f64>,
     classes: usize,
+    /// The solver's last curvature pairs: a warm start on a similar problem (a subset of the
+    /// same rows) begins with a quasi-Newton step instead of a gradient step.
+    curvature: Curvature,
     pub iterations: usize,
     pub converged: bool,
 }
 
+/// L-BFGS pairs (s, y, 1/sᵀy), oldest first, in the solver's coordinates.
+type Curvature = VecDeque<(Array1<f64>, Array1<f64>, f64)>;
+
 impl LogisticModel {
+    /// The same classifier in the coordinates of another standardisation, so that a warm
+    /// start on a different subset of rows begins at exactly the function fitted here.
+    fn restandardised(&self, mean: &[f64], scale: &[f64]) -> Array1<f64> {
+        let d = self.mean.len();
+        let mut params = self.params.clone();
+        for c in 0..self.classes {
+            let mut shift = 0.0;
+            for j in 0..d {
+                let w = self.params[c * d + j] / self.scale[j];
+                params[c * d + j] = w * scale[j];
+                shift += w * (mean[j] - self.mean[j]);
+            }
+            params[self.classes * d + c] += shift;
+        }
+        params
+    }
+
     /// The same classifier as a dense layer on the original (unstandardised) features.
     pub fn to_dense(&self) -> Dense {
         let d = self.mean.len();
@@ -98,17 +121,46 @@ pub fn fit(
         features.extend(x.row(r).iter().zip(&mean).zip(&scale).map(|((&v, m), s)| ((v as f64 - m) / s) as f32));
     }
     let targets: Vec<u32> = rows.iter().map(|&r| y[r]).collect();
-    // With two classes only w₁ − w₀ matters and the optimum splits it evenly, so ‖W‖²/(2C)
-    // would penalise the decision vector v by ‖v‖²/(4C); doubling restores sklearn's binary
-    // ‖v‖²/(2C).
-    let penalty_scale = if classes == 2 { 2.0 } else { 1.0 };
-    let problem = Problem { features, dims: d, targets, classes, penalty: penalty_scale / (options.c * n as f64) };
-    let start = match warm_start {
-        Some(m) if m.params.len() == classes * (d + 1) => m.params.clone(),
-        _ => Array1::zeros(classes * (d + 1)),
+    // Two classes are fitted as sklearn does, as one decision vector v = w₁ − w₀ with penalty
+    // ‖v‖²/(2C): half the arithmetic of a two-way softmax, and the same optimum.
+    let outputs = if classes == 2 { 1 } else { classes };
+    let problem = Problem { features, dims: d, targets, outputs, penalty: 1.0 / (options.c * n as f64) };
+    let (start, curvature) = match warm_start {
+        Some(m) if m.params.len() == classes * (d + 1) => (collapse(&m.restandardised(&mean, &scale), classes, d), m.curvature.clone()),
+        _ => (Array1::zeros(outputs * (d + 1)), Curvature::new()),
     };
-    let (params, iterations, converged) = lbfgs(&problem, start, options);
-    Ok(LogisticModel { mean, scale, params, classes, iterations, converged })
+    let (solution, curvature, iterations, converged) = lbfgs(&problem, start, curvature, options);
+    let params = expand(solution, classes, d);
+    Ok(LogisticModel { mean, scale, params, classes, curvature, iterations, converged })
+}
+
+/// Two-class parameters [w₀, w₁, b₀, b₁] as the binary [v, c] = [w₁ − w₀, b₁ − b₀]; more
+/// classes unchanged.
+fn collapse(params: &Array1<f64>, classes: usize, d: usize) -> Array1<f64> {
+    if classes != 2 {
+        return params.clone();
+    }
+    let mut binary = Array1::zeros(d + 1);
+    for j in 0..d {
+        binary[j] = params[d + j] - params[j];
+    }
+    binary[d] = params[2 * d + 1] - params[2 * d];
+    binary
+}
+
+/// The inverse of `collapse`, splitting v evenly: w₀ = −v/2, w₁ = v/2.
+fn expand(solution: Array1<f64>, classes: usize, d: usize) -> Array1<f64> {
+    if classes != 2 {
+        return solution;
+    }
+    let mut params = Array1::zeros(2 * (d + 1));
+    for j in 0..d {
+        params[j] = -0.5 * solution[j];
+        params[d + j] = 0.5 * solution[j];
+    }
+    params[2 * d] = -0.5 * solution[d];
+    params[2 * d + 1] = 0.5 * solution[d];
+    params
 }
 
 /// The class each row is predicted as by a probe fitted without that row's fold (stratified
@@ -154,7 +206,8 @@ struct Problem {
     features: Vec<f32>,
     dims: usize,
     targets: Vec<u32>,
-    classes: usize,
+    /// One logit for two classes (the binary model), else one per class.
+    outputs: usize,
     penalty: f64,
 }
 
@@ -166,7 +219,7 @@ impl Problem {
     /// Objective per row and its gradient, in one pass over the rows: each row's logits,
     /// softmax and residual P − Y are used at once, so the features are read once.
     fn evaluate(&self, params: &Array1<f64>) -> (f64, Array1<f64>) {
-        let (d, k) = (self.dims, self.classes);
+        let (d, k) = (self.dims, self.outputs);
         let n = self.targets.len();
         let params = params.as_slice().expect("contiguous");
         let (w, b) = params.split_at(k * d);
@@ -178,17 +231,16 @@ impl Problem {
                 let mut loss = 0.0;
                 let mut grad = vec![0.0; k * (d + 1)];
                 let mut z = vec![0.0; k];
+                let mut residual = vec![0.0; k];
                 for (x, &t) in rows.chunks_exact(d).zip(targets) {
                     for c in 0..k {
                         z[c] = b[c] + dot(&w[c * d..(c + 1) * d], x);
                     }
-                    let max = z.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-                    let sum: f64 = z.iter().map(|v| (v - max).exp()).sum();
-                    loss += sum.ln() + max - z[t as usize];
+                    loss += row_loss(&z, t as usize, &mut residual);
                     for c in 0..k {
-                        let residual = (z[c] - max).exp() / sum - (c == t as usize) as u8 as f64;
-                        grad[c * d..(c + 1) * d].iter_mut().zip(x).for_each(|(g, &xv)| *g += residual * xv as f64);
-                        grad[k * d + c] += residual;
+                        let r = residual[c];
+                        grad[c * d..(c + 1) * d].iter_mut().zip(x).for_each(|(g, &xv)| *g += r * xv as f64);
+                        grad[k * d + c] += r;
                     }
                 }
                 (loss, grad)
@@ -207,16 +259,32 @@ impl Problem {
     }
 }
 
+/// One row's cross-entropy from its logits, writing ∂loss/∂z into `residual`. A single logit
+/// is the binary model: P(class 1) = σ(z).
+fn row_loss(z: &[f64], target: usize, residual: &mut [f64]) -> f64 {
+    if let [z] = z {
+        // log(1 + eᶻ) − t·z, computed without overflow for large |z|.
+        let softplus = z.max(0.0) + (-z.abs()).exp().ln_1p();
+        residual[0] = 1.0 / (1.0 + (-z).exp()) - target as f64;
+        return softplus - target as f64 * z;
+    }
+    let max = z.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let sum: f64 = z.iter().map(|v| (v - max).exp()).sum();
+    for (c, r) in residual.iter_mut().enumerate() {
+        *r = (z[c] - max).exp() / sum - (c == target) as u8 as f64;
+    }
+    sum.ln() + max - z[target]
+}
+
 const STALLED_BUT_CONVERGED: f64 = 1e-6;
 
 /// Limited-memory BFGS (10 pairs) with a backtracking Armijo line search.
-fn lbfgs(problem: &Problem, mut x: Array1<f64>, options: &LogisticOptions) -> (Array1<f64>, usize, bool) {
+fn lbfgs(problem: &Problem, mut x: Array1<f64>, mut history: Curvature, options: &LogisticOptions) -> (Array1<f64>, Curvature, usize, bool) {
     const MEMORY: usize = 10;
     let (mut f, mut g) = problem.evaluate(&x);
-    let mut history: VecDeque<(Array1<f64>, Array1<f64>, f64)> = VecDeque::new();
     for iteration in 0..options.max_iter {
         if g.iter().fold(0.0f64, |m, v| m.max(v.abs())) < options.tol {
-            return (x, iteration, true);
+            return (x, history, iteration, true);
         }
         // Two-loop recursion for the direction −H g.
         let mut q = g.clone();
@@ -267,10 +335,10 @@ fn lbfgs(problem: &Problem, mut x: Array1<f64>, options: &LogisticOptions) -> (A
         // that happens near |g| ≈ √ε·|f| ≈ 3e-8, so a gradient that small still counts as converged.
         if improvement.abs() <= 1e-15 * f.abs().max(1.0) {
             let gradient = g.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-            return (x, iteration + 1, gradient < STALLED_BUT_CONVERGED);
+            return (x, history, iteration + 1, gradient < STALLED_BUT_CONVERGED);
         }
     }
-    (x, options.max_iter, false)
+    (x, history, options.max_iter, false)
 }
 
 #[cfg(test)]

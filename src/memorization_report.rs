@@ -74,6 +74,9 @@ pub struct Scores {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MemorizationReport {
     pub head: String,
+    /// The fitted logistic head on the original features (absent when the user gave one), so
+    /// it can be reused or checked against another solver.
+    pub fitted_head: Option<FittedHead>,
     pub groups: Vec<GroupRow>,
     pub worst_group_train_acc: f64,
     pub worst_group_test_acc: f64,
@@ -86,6 +89,19 @@ pub struct MemorizationReport {
     pub mitigation: Vec<MitigationResult>,
 }
 
+/// A dense head as PyTorch stores it: `weights[class][dimension]`, `bias[class]`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FittedHead {
+    pub weights: Vec<Vec<f64>>,
+    pub bias: Vec<f64>,
+}
+
+impl From<&Dense> for FittedHead {
+    fn from(head: &Dense) -> FittedHead {
+        FittedHead { weights: head.weights.chunks(head.inputs).map(|w| w.to_vec()).collect(), bias: head.bias.clone() }
+    }
+}
+
 const TOP_ROWS: usize = 20;
 
 pub fn report(
@@ -96,12 +112,13 @@ pub fn report(
     progress: &mut dyn Progress,
 ) -> Result<MemorizationReport> {
     let classes = data.labels.num_classes();
-    let (head, head_name) = match user_head {
-        Some(h) => (h, "the model's own head".to_string()),
+    let (head, head_name, fitted_head) = match user_head {
+        Some(h) => (h, "the model's own head".to_string(), None),
         None => {
             progress.report("fitting the head", 0.0)?;
-            let model = logistic::fit(&data.x, &data.rows(true), &data.labels.codes, classes, &options.probe, None)?;
-            (model.to_dense(), format!("logistic regression (C = {}) fitted on the training rows", options.probe.c))
+            let head = logistic::fit(&data.x, &data.rows(true), &data.labels.codes, classes, &options.probe, None)?.to_dense();
+            let fitted = FittedHead::from(&head);
+            (head, format!("logistic regression (C = {}) fitted on the training rows", options.probe.c), Some(fitted))
         }
     };
     let acc = accuracies(data, &correct(&logits(&head, &data.x), classes, &data.labels.codes));
@@ -153,6 +170,7 @@ pub fn report(
     }
     Ok(MemorizationReport {
         head: head_name,
+        fitted_head,
         groups,
         worst_group_train_acc: acc.worst_group_train,
         worst_group_test_acc: acc.worst_group_test,

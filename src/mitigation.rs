@@ -91,23 +91,21 @@ pub fn consistency(data: &GroupedData, head: &Dense, options: &ConsistencyOption
     let mut train = data.rows(true);
     let mut rng = Rng::new(options.seed, Purpose::Consistency, 0, 0);
     let batch = options.batch.max(2);
-    let mut row = vec![0.0; d];
-    let mut masked_row = vec![0.0; d];
+    let mut masked = vec![0.0; d * classes];
     for epoch in 0..options.epochs {
         progress.report("mitigation: consistency training", epoch as f64 / options.epochs as f64)?;
         rng.shuffle(&mut train);
         for chunk in train.chunks(batch).filter(|c| c.len() >= 2) {
             let b = chunk.len();
             let (w, bias) = params.split_at(d * classes);
+            masked.iter_mut().zip(w).zip(&keep).for_each(|((m, wv), k)| *m = wv * k);
             // Outputs of the full head (first b) and of the masked head (next b).
             let mut v = vec![0.0; 2 * b * classes];
             for (i, &r) in chunk.iter().enumerate() {
-                row.iter_mut().zip(data.x.row(r)).for_each(|(o, &x)| *o = x as f64);
+                let x = data.x.row(r);
                 for c in 0..classes {
-                    let weights = &w[c * d..(c + 1) * d];
-                    v[i * classes + c] = bias[c] + dot(weights, &row);
-                    masked_row.iter_mut().zip(weights).zip(&keep[c * d..(c + 1) * d]).for_each(|((m, wv), k)| *m = wv * k);
-                    v[(b + i) * classes + c] = bias[c] + dot(&masked_row, &row);
+                    v[i * classes + c] = bias[c] + dot(&w[c * d..(c + 1) * d], x);
+                    v[(b + i) * classes + c] = bias[c] + dot(&masked[c * d..(c + 1) * d], x);
                 }
             }
             let mut grad_v = nt_xent_gradient(&v, 2 * b, classes, options.temperature);
@@ -151,26 +149,30 @@ fn nt_xent_gradient(v: &[f64], count: usize, classes: usize, temperature: f64) -
     let half = count / 2;
     let norms: Vec<f64> = (0..count).map(|i| v[i * classes..(i + 1) * classes].iter().map(|x| x * x).sum::<f64>().sqrt().max(1e-12)).collect();
     let u: Vec<f64> = (0..count * classes).map(|k| v[k] / norms[k / classes]).collect();
-    let sim = |a: usize, b: usize| -> f64 { (0..classes).map(|c| u[a * classes + c] * u[b * classes + c]).sum::<f64>() / temperature };
-    // g[a][k] = ∂L/∂s_ak = (softmax over k ≠ a − [k = positive]) / count.
-    let mut g = vec![0.0; count * count];
+    // Cosine similarities are at most 1, so shifting every logit by 1/temperature (instead of
+    // each row's maximum) cannot overflow, and e[a][k] = e[k][a] is computed once per pair.
+    let shift = 1.0 / temperature;
+    let mut e = vec![0.0; count * count];
     for a in 0..count {
-        let positive = if a < half { a + half } else { a - half };
-        let s: Vec<f64> = (0..count).map(|k| if k == a { f64::NEG_INFINITY } else { sim(a, k) }).collect();
-        let max = s.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-        let sum: f64 = s.iter().map(|x| (x - max).exp()).sum();
-        for k in (0..count).filter(|&k| k != a) {
-            g[a * count + k] = ((s[k] - max).exp() / sum - (k == positive) as u8 as f64) / count as f64;
+        let ua = &u[a * classes..(a + 1) * classes];
+        for k in a + 1..count {
+            let similarity = ua.iter().zip(&u[k * classes..(k + 1) * classes]).map(|(x, y)| x * y).sum::<f64>() / temperature;
+            let value = (similarity - shift).exp();
+            e[a * count + k] = value;
+            e[k * count + a] = value;
         }
     }
+    let inverse_sums: Vec<f64> = e.chunks_exact(count).map(|row| 1.0 / row.iter().sum::<f64>()).collect();
+    // With g[a][k] = ∂L/∂s_ak = (softmax over k ≠ a − [k = positive]) / count, the similarity
+    // s_ak appears in anchor a's and anchor k's terms: weight = (g[a][k] + g[k][a]) / temperature.
     let mut grad_u = vec![0.0; count * classes];
     for a in 0..count {
-        for k in 0..count {
-            let weight = (g[a * count + k] + g[k * count + a]) / temperature;
-            if weight != 0.0 {
-                for c in 0..classes {
-                    grad_u[a * classes + c] += weight * u[k * classes + c];
-                }
+        let positive = if a < half { a + half } else { a - half };
+        for k in (0..count).filter(|&k| k != a) {
+            let both = e[a * count + k] * (inverse_sums[a] + inverse_sums[k]) - 2.0 * (k == positive) as u8 as f64;
+            let weight = both / (count as f64 * temperature);
+            for c in 0..classes {
+                grad_u[a * classes + c] += weight * u[k * classes + c];
             }
         }
     }
