@@ -9,6 +9,9 @@ use crate::graph_convexity::{score_on_graph, GraphConvexity, GraphOptions, Neigh
 use crate::heads::{Activation, Dense, Head};
 use crate::io::{read_file, FileContent};
 use crate::layers::{self, RecallCorrelation};
+use crate::nndescent::{
+    build_approximate, check_memory, estimate_recall, GraphInfo, GraphKind, NnDescentOptions, AUTO_APPROXIMATE_ABOVE,
+};
 use crate::progress::Progress;
 use crate::report::{InputRecord, SCHEMA};
 use serde::{Deserialize, Serialize};
@@ -214,6 +217,29 @@ pub struct GraphRequest {
     pub options: GraphOptions,
     #[serde(default)]
     pub per_class: Option<usize>,
+    /// Exact neighbours, NN-descent, or auto (approximate above `AUTO_APPROXIMATE_ABOVE` rows).
+    #[serde(default)]
+    pub graph: GraphKind,
+    /// Refuse, before building the graph, inputs whose estimated memory exceeds this many MiB.
+    /// Default: 2048 in WebAssembly (a tab has 4 GiB of address space, shared with the page),
+    /// none natively.
+    #[serde(default)]
+    pub memory_limit_mib: Option<u64>,
+}
+
+/// Rows whose exact neighbours estimate the recall of an approximate graph.
+pub const RECALL_SAMPLE_ROWS: usize = 200;
+
+/// The graph-convexity result with the neighbour graph it was computed on.
+#[derive(Debug, Clone, Serialize)]
+pub struct GraphAnalysis {
+    #[serde(flatten)]
+    pub convexity: GraphConvexity,
+    pub neighbour_graph: GraphInfo,
+}
+
+fn default_memory_limit_mib() -> Option<u64> {
+    cfg!(target_arch = "wasm32").then_some(2048)
 }
 
 /// Also returns the neighbour graph when it covers every row (no subsampling), so a caller
@@ -222,7 +248,7 @@ pub fn run_graph(
     files: &mut FileSet,
     request: &GraphRequest,
     progress: &mut dyn Progress,
-) -> Result<(Envelope<GraphConvexity, GraphRequest>, Option<NeighbourGraph>)> {
+) -> Result<(Envelope<GraphAnalysis, GraphRequest>, Option<NeighbourGraph>)> {
     let mut timer = Timer::start();
     let x = files.matrix(&request.embeddings, "embeddings")?;
     let labels = read_labels(files, &request.labels, x.rows)?;
@@ -230,18 +256,46 @@ pub fn run_graph(
     let mut warnings = Vec::new();
     let (labels, mut m, subsample) = subsample(labels, vec![x], request.per_class, request.options.seed, &mut warnings);
     let x = m.remove(0);
-    let graph = NeighbourGraph::build(&x, request.options.k, progress)?;
+    let k = request.options.k;
+    let kind = request.graph.resolve(x.rows);
+    if let Some(limit) = request.memory_limit_mib.or_else(default_memory_limit_mib) {
+        // Held now: every file's bytes, the parsed embeddings and the matrix (and its subsample).
+        let parsed = 4 * (x.rows * x.cols) as u64;
+        let held = files.bytes.values().map(|b| b.len() as u64).sum::<u64>() + 3 * parsed;
+        check_memory(&request.embeddings.describe(), held, x.rows, x.cols, k, kind, limit.saturating_mul(1 << 20))?;
+    }
+    let (graph, neighbour_graph) = match kind {
+        GraphKind::Approximate => {
+            let options = NnDescentOptions { seed: request.options.seed, ..NnDescentOptions::default() };
+            let (graph, stats) = build_approximate(&x, k, &options, progress)?;
+            let recall = estimate_recall(&x, &graph.knn, RECALL_SAMPLE_ROWS, request.options.seed);
+            let why = if request.graph == GraphKind::Auto { format!(", chosen for more than {AUTO_APPROXIMATE_ABOVE} rows") } else { String::new() };
+            warnings.push(format!(
+                "the neighbour graph is approximate (NN-descent{why}): estimated recall@{k} {} on {} sampled rows; \
+                 scores on the exact graph may differ, by an amount that cannot be estimated without building it \
+                 (graph = exact)",
+                recall.recall.map_or("unknown".to_string(), |r| format!("{r:.3}")),
+                recall.sample_rows
+            ));
+            let info = GraphInfo { requested: request.graph, kind, auto_approximate_above: AUTO_APPROXIMATE_ABOVE, nn_descent: Some(stats), recall: Some(recall) };
+            (graph, info)
+        }
+        _ => {
+            let info = GraphInfo { requested: request.graph, kind, auto_approximate_above: AUTO_APPROXIMATE_ABOVE, nn_descent: None, recall: None };
+            (NeighbourGraph::build(&x, k, progress)?, info)
+        }
+    };
     timer.lap("neighbours");
-    let result = score_on_graph(&graph, &labels, &request.options, progress)?;
+    let convexity = score_on_graph(&graph, &labels, &request.options, progress)?;
     timer.lap("paths and scores");
-    graph_warnings(&result, &mut warnings);
+    graph_warnings(&convexity, &mut warnings);
     let whole = subsample.is_none().then_some(graph);
     let envelope = Envelope {
         schema: SCHEMA,
         analysis: "graph_convexity",
         parameters: request.clone(),
         inputs: std::mem::take(&mut files.used),
-        result,
+        result: GraphAnalysis { convexity, neighbour_graph },
         subsample,
         timings_ms: timer.0,
         warnings,
@@ -626,4 +680,87 @@ pub fn run_memorization(
         timings_ms: timer.0,
         warnings,
     })
+}
+
+/// [`run_graph`] split around its two costly phases, for a caller that does them elsewhere:
+/// the page's analysis worker hands the exact neighbour search and the path scoring to a
+/// pool of Web Workers. Same checks, inputs, result and warnings as `run_graph` with the exact
+/// graph; the phases themselves are [`crate::knn`]'s and [`crate::graph_convexity`]'s.
+pub struct GraphJob {
+    pub x: Matrix,
+    pub labels: Labels,
+    pub plan: crate::graph_convexity::PathPlan,
+    pub request: GraphRequest,
+    warnings: Vec<String>,
+    subsample: Option<SubsampleNote>,
+    timer: Timer,
+    graph: Option<NeighbourGraph>,
+}
+
+/// `None`, recording no inputs, unless the run builds the exact graph of at least `min_rows`
+/// rows (after subsampling).
+pub fn begin_graph(files: &mut FileSet, request: &GraphRequest, min_rows: usize) -> Result<Option<GraphJob>> {
+    let recorded = files.used.len();
+    let mut timer = Timer::start();
+    let x = files.matrix(&request.embeddings, "embeddings")?;
+    let labels = read_labels(files, &request.labels, x.rows)?;
+    timer.lap("read");
+    let mut warnings = Vec::new();
+    let (labels, mut m, subsample) = subsample(labels, vec![x], request.per_class, request.options.seed, &mut warnings);
+    let x = m.remove(0);
+    let k = request.options.k;
+    if x.rows < min_rows || request.graph.resolve(x.rows) != GraphKind::Exact {
+        files.used.truncate(recorded);
+        return Ok(None);
+    }
+    if let Some(limit) = request.memory_limit_mib.or_else(default_memory_limit_mib) {
+        let parsed = 4 * (x.rows * x.cols) as u64;
+        let held = files.bytes.values().map(|b| b.len() as u64).sum::<u64>() + 3 * parsed;
+        check_memory(&request.embeddings.describe(), held, x.rows, x.cols, k, GraphKind::Exact, limit.saturating_mul(1 << 20))?;
+    }
+    NeighbourGraph::check(x.rows, k)?;
+    let plan = crate::graph_convexity::PathPlan::new(&labels, &request.options)?;
+    Ok(Some(GraphJob { x, labels, plan, request: request.clone(), warnings, subsample, timer, graph: None }))
+}
+
+impl GraphJob {
+    /// The exact neighbour lists of every row, as [`crate::knn::knn_exact`] gives them.
+    pub fn set_neighbours(&mut self, knn: crate::knn::KnnLists) {
+        self.graph = Some(NeighbourGraph::from_lists(knn));
+        self.timer.lap("neighbours");
+    }
+
+    /// The envelope from the path score of every query of `plan` (`None`: no path).
+    pub fn finish(
+        mut self,
+        files: &mut FileSet,
+        scores: &[Option<f64>],
+    ) -> Result<(Envelope<GraphAnalysis, GraphRequest>, Option<NeighbourGraph>)> {
+        let graph = self.graph.ok_or_else(|| Error::input("the neighbour lists were not given"))?;
+        if scores.len() != self.plan.num_queries() {
+            return Err(Error::input(format!("{} path scores for {} pairs", scores.len(), self.plan.num_queries())));
+        }
+        let convexity = crate::graph_convexity::summarise(&graph, &self.labels, &self.plan, scores);
+        self.timer.lap("paths and scores");
+        graph_warnings(&convexity, &mut self.warnings);
+        let neighbour_graph = GraphInfo {
+            requested: self.request.graph,
+            kind: GraphKind::Exact,
+            auto_approximate_above: AUTO_APPROXIMATE_ABOVE,
+            nn_descent: None,
+            recall: None,
+        };
+        let whole = self.subsample.is_none().then_some(graph);
+        let envelope = Envelope {
+            schema: SCHEMA,
+            analysis: "graph_convexity",
+            parameters: self.request,
+            inputs: std::mem::take(&mut files.used),
+            result: GraphAnalysis { convexity, neighbour_graph },
+            subsample: self.subsample,
+            timings_ms: self.timer.0,
+            warnings: self.warnings,
+        };
+        Ok((envelope, whole))
+    }
 }

@@ -3,7 +3,7 @@
 
 use crate::data::{Labels, Matrix};
 use crate::error::{Error, Result};
-use crate::graph::{Graph, ShortestPaths};
+use crate::graph::{Graph, PairSearch, ShortestPaths};
 use crate::knn::{knn_exact, KnnLists};
 use crate::progress::Progress;
 use crate::report::{self, Baseline, ClassScore, SkippedClass};
@@ -65,15 +65,24 @@ pub struct NeighbourGraph {
 
 impl NeighbourGraph {
     pub fn build(x: &Matrix, k: usize, progress: &mut dyn Progress) -> Result<NeighbourGraph> {
+        Self::check(x.rows, k)?;
+        Ok(Self::from_lists(knn_exact(x, k, progress)?))
+    }
+
+    /// What [`NeighbourGraph::build`] refuses, for callers that search neighbours elsewhere.
+    pub fn check(rows: usize, k: usize) -> Result<()> {
         if k == 0 {
             return Err(Error::input("k must be at least 1"));
         }
-        if x.rows < 2 {
-            return Err(Error::input(format!("need at least two rows, got {}", x.rows)));
+        if rows < 2 {
+            return Err(Error::input(format!("need at least two rows, got {rows}")));
         }
-        let knn = knn_exact(x, k, progress)?;
+        Ok(())
+    }
+
+    pub fn from_lists(knn: KnnLists) -> NeighbourGraph {
         let graph = Graph::from_knn_union(&knn);
-        Ok(NeighbourGraph { knn, graph })
+        NeighbourGraph { knn, graph }
     }
 
     /// The path the score uses between rows `a` and `b`.
@@ -82,18 +91,17 @@ impl NeighbourGraph {
         if a >= n || b >= n {
             return Err(Error::input(format!("row index out of range (the data has {n} rows)")));
         }
-        let mut sp = ShortestPaths::new(n);
-        sp.run(&self.graph, a, &[b as u32]);
+        let mut search = PairSearch::new(n);
         let mut interior = Vec::new();
-        Ok(match sp.interior(b, &mut interior) {
+        Ok(match search.run(&self.graph, a, b, &mut interior) {
             None => PathTrace { rows: Vec::new(), length: f64::INFINITY },
             Some(()) => {
                 let mut rows = vec![a as u32];
-                rows.extend(interior.iter().rev());
+                rows.extend(&interior);
                 if a != b {
                     rows.push(b as u32);
                 }
-                PathTrace { rows, length: sp.distance(b) }
+                PathTrace { rows, length: search.length() }
             }
         })
     }
@@ -126,31 +134,82 @@ pub fn score_on_graph(
     options: &GraphOptions,
     progress: &mut dyn Progress,
 ) -> Result<GraphConvexity> {
-    let n = g.graph.num_nodes();
-    labels.check_rows(n, "the label list")?;
-    if options.n_paths == 0 {
-        return Err(Error::input("the number of paths per class must be at least 1"));
-    }
-    report::require_a_scored_class(labels)?;
-    let labellings = labellings(labels, options.seed, options.baseline);
-    let num_classes = labels.num_classes();
+    labels.check_rows(g.graph.num_nodes(), "the label list")?;
+    let plan = PathPlan::new(labels, options)?;
+    let scores = score_queries(&g.graph, &plan, progress)?;
+    Ok(summarise(g, labels, &plan, &scores))
+}
 
-    let mut queries = Vec::new();
-    for (l, codes) in labellings.iter().enumerate() {
-        for (c, members) in members_of(codes, num_classes).iter().enumerate() {
-            if l == 0 {
-                pairs_for_class(members, options.n_paths, options.seed, c as u32, &mut queries);
-            } else {
-                pairs_for_permuted_class(members, options.n_paths, options.seed, l as u32, c as u32, &mut queries);
+/// Every path to score, grouped by source: a pure function of the labels and options, so
+/// workers that each rebuild it agree on the numbering of queries and sources.
+pub struct PathPlan {
+    labellings: Vec<Vec<u32>>,
+    queries: Vec<Query>,
+    /// Query numbers sorted by (source, number).
+    order: Vec<u32>,
+    /// `order[sources[s]..sources[s + 1]]` are the queries of source number s.
+    sources: Vec<usize>,
+}
+
+impl PathPlan {
+    /// Checks the options and labels as [`score_on_graph`] does, then draws the pairs.
+    pub fn new(labels: &Labels, options: &GraphOptions) -> Result<PathPlan> {
+        if options.n_paths == 0 {
+            return Err(Error::input("the number of paths per class must be at least 1"));
+        }
+        report::require_a_scored_class(labels)?;
+        let labellings = labellings(labels, options.seed, options.baseline);
+        let num_classes = labels.num_classes();
+        let mut queries = Vec::new();
+        for (l, codes) in labellings.iter().enumerate() {
+            for (c, members) in members_of(codes, num_classes).iter().enumerate() {
+                if l == 0 {
+                    pairs_for_class(members, options.n_paths, options.seed, c as u32, &mut queries);
+                } else {
+                    pairs_for_permuted_class(members, options.n_paths, options.seed, l as u32, c as u32, &mut queries);
+                }
             }
         }
+        let mut order: Vec<u32> = (0..queries.len() as u32).collect();
+        order.sort_unstable_by_key(|&q| (queries[q as usize].source, q));
+        let mut sources = vec![0];
+        for (i, w) in order.windows(2).enumerate() {
+            if queries[w[0] as usize].source != queries[w[1] as usize].source {
+                sources.push(i + 1);
+            }
+        }
+        sources.push(order.len());
+        Ok(PathPlan { labellings, queries, order, sources })
     }
-    let scores = score_queries(&g.graph, &labellings, &queries, progress)?;
 
+    pub fn num_queries(&self) -> usize {
+        self.queries.len()
+    }
+
+    /// Distinct source rows: one shortest-path search each.
+    pub fn num_sources(&self) -> usize {
+        self.sources.len() - 1
+    }
+
+    fn group(&self, source: usize) -> &[u32] {
+        &self.order[self.sources[source]..self.sources[source + 1]]
+    }
+}
+
+/// (query number, path score) of the queries of sources `sources` (numbers of
+/// [`PathPlan::num_sources`]), on one thread: a worker's share of [`score_on_graph`].
+pub fn score_sources(graph: &Graph, plan: &PathPlan, sources: std::ops::Range<usize>) -> Vec<(u32, Option<f64>)> {
+    let mut state = (Searches::new(graph.num_nodes()), Vec::new(), Vec::new());
+    sources.flat_map(|s| score_group(graph, plan, plan.group(s), &mut state)).collect()
+}
+
+/// The result from every query's score (`scores[q]` for query q of the plan).
+pub fn summarise(g: &NeighbourGraph, labels: &Labels, plan: &PathPlan, scores: &[Option<f64>]) -> GraphConvexity {
+    let num_classes = labels.num_classes();
     // Collect per labelling and class, in query order, so sums do not depend on threads.
-    let mut per_class = vec![vec![Vec::new(); num_classes]; labellings.len()];
+    let mut per_class = vec![vec![Vec::new(); num_classes]; plan.labellings.len()];
     let mut no_path = 0;
-    for (q, s) in queries.iter().zip(&scores) {
+    for (q, s) in plan.queries.iter().zip(scores) {
         per_class[q.labelling as usize][q.class as usize].push(s.unwrap_or(0.0));
         if q.labelling == 0 && s.is_none() {
             no_path += 1;
@@ -172,7 +231,7 @@ pub fn score_on_graph(
     let real: Vec<f64> = per_class[0].iter().flatten().copied().collect();
     let class_expectations: Vec<f64> = classes.iter().filter_map(|c| c.baseline).collect();
     let expected_overall = if class_expectations.is_empty() { f64::NAN } else { mean(&class_expectations) };
-    Ok(GraphConvexity {
+    GraphConvexity {
         score,
         sem,
         classes,
@@ -183,7 +242,7 @@ pub fn score_on_graph(
         edges: g.graph.num_edges(),
         exhaustive_rows: g.knn.exhaustive_rows,
         baseline: report::baseline(score, permuted, expected_overall),
-    })
+    }
 }
 
 /// The real labels, then `permutations` shuffles of them (stream: LabelPermutation, r).
@@ -279,48 +338,16 @@ fn expected_chance(graph: &Graph, components: &[u32], sizes: &[usize]) -> Vec<f6
 
 /// Path score of every query (SPEC §1.4), `None` when there is no path. One Dijkstra per
 /// distinct source serves every labelling and class.
-fn score_queries(
-    graph: &Graph,
-    labellings: &[Vec<u32>],
-    queries: &[Query],
-    progress: &mut dyn Progress,
-) -> Result<Vec<Option<f64>>> {
+fn score_queries(graph: &Graph, plan: &PathPlan, progress: &mut dyn Progress) -> Result<Vec<Option<f64>>> {
     let n = graph.num_nodes();
-    let mut order: Vec<u32> = (0..queries.len() as u32).collect();
-    order.sort_unstable_by_key(|&q| (queries[q as usize].source, q));
-    let groups: Vec<&[u32]> = order.chunk_by(|&a, &b| queries[a as usize].source == queries[b as usize].source).collect();
-
-    let mut scores = vec![None; queries.len()];
-    let chunk = groups.len().div_ceil(50).max(64);
-    for (i, batch) in groups.chunks(chunk).enumerate() {
-        progress.report("shortest paths", (i * chunk) as f64 / groups.len() as f64)?;
-        let results: Vec<Vec<(u32, Option<f64>)>> = batch
-            .par_iter()
-            .map_init(
-                || (ShortestPaths::new(n), Vec::new(), Vec::new()),
-                |(sp, targets, interior), group| {
-                    let source = queries[group[0] as usize].source as usize;
-                    targets.clear();
-                    targets.extend(group.iter().map(|&q| queries[q as usize].target));
-                    sp.run(graph, source, targets);
-                    group
-                        .iter()
-                        .map(|&q| {
-                            let query = queries[q as usize];
-                            let score = sp.interior(query.target as usize, interior).map(|()| {
-                                if interior.is_empty() {
-                                    1.0
-                                } else {
-                                    let codes = &labellings[query.labelling as usize];
-                                    let same = interior.iter().filter(|&&v| codes[v as usize] == query.class).count();
-                                    same as f64 / interior.len() as f64
-                                }
-                            });
-                            (q, score)
-                        })
-                        .collect()
-                },
-            )
+    let sources = plan.num_sources();
+    let mut scores = vec![None; plan.num_queries()];
+    let chunk = sources.div_ceil(50).max(64);
+    for start in (0..sources).step_by(chunk) {
+        progress.report("shortest paths", start as f64 / sources as f64)?;
+        let results: Vec<Vec<(u32, Option<f64>)>> = (start..(start + chunk).min(sources))
+            .into_par_iter()
+            .map_init(|| (Searches::new(n), Vec::new(), Vec::new()), |state, s| score_group(graph, plan, plan.group(s), state))
             .collect();
         for (q, s) in results.into_iter().flatten() {
             scores[q as usize] = s;
@@ -328,4 +355,59 @@ fn score_queries(
     }
     progress.report("shortest paths", 1.0)?;
     Ok(scores)
+}
+
+/// One thread's search state, reused across sources.
+struct Searches {
+    from_source: ShortestPaths,
+    pair: PairSearch,
+}
+
+impl Searches {
+    fn new(n: usize) -> Searches {
+        Searches { from_source: ShortestPaths::new(n), pair: PairSearch::new(n) }
+    }
+}
+
+/// Up to this many queries from one source are answered by one bidirectional search each;
+/// more by one Dijkstra search that runs until all their targets are settled. (A sampled
+/// class's sources mostly have one target; a small class's, or a permutation's, m − 1.)
+const PAIR_SEARCH_MAX_QUERIES: usize = 4;
+
+/// The scores of the queries `group`, which share one source.
+fn score_group(
+    graph: &Graph,
+    plan: &PathPlan,
+    group: &[u32],
+    (search, targets, interior): &mut (Searches, Vec<u32>, Vec<u32>),
+) -> Vec<(u32, Option<f64>)> {
+    let queries = &plan.queries;
+    let source = queries[group[0] as usize].source as usize;
+    let one_by_one = group.len() <= PAIR_SEARCH_MAX_QUERIES;
+    if !one_by_one {
+        targets.clear();
+        targets.extend(group.iter().map(|&q| queries[q as usize].target));
+        search.from_source.run(graph, source, targets);
+    }
+    group
+        .iter()
+        .map(|&q| {
+            let query = queries[q as usize];
+            let found = if one_by_one {
+                search.pair.run(graph, source, query.target as usize, interior)
+            } else {
+                search.from_source.interior(query.target as usize, interior)
+            };
+            let score = found.map(|()| {
+                if interior.is_empty() {
+                    1.0
+                } else {
+                    let codes = &plan.labellings[query.labelling as usize];
+                    let same = interior.iter().filter(|&&v| codes[v as usize] == query.class).count();
+                    same as f64 / interior.len() as f64
+                }
+            });
+            (q, score)
+        })
+        .collect()
 }

@@ -6,12 +6,15 @@
 //! values, then the k+1 nearest by (distance, row index). A rigorous bound on the f32 error
 //! tells whether a row's candidates surely contain its true k+1 nearest; when not (rare), that
 //! row is scanned exactly against all rows. So the result equals a brute-force f64 search.
+//!
+//! The passes are also public as phases ([`prepare`], [`scan`], [`Candidates::merge`],
+//! [`refine`]) so a caller without threads (the page's pool of Web Workers) can spread them
+//! over workers: each candidate set keeps the `cap` smallest (d², row) pairs pushed into it,
+//! whatever their order, so any split of the block pairs merges to the same candidates.
 
 use crate::data::Matrix;
 use crate::error::Result;
 use crate::progress::Progress;
-use ndarray::linalg::general_mat_mul;
-use ndarray::{s, Array2, ArrayView2};
 use rayon::prelude::*;
 
 /// Rows per block: a 256×256 f32 product block fits in L2 and keeps the heaps hot.
@@ -27,24 +30,30 @@ pub struct KnnLists {
     pub exhaustive_rows: usize,
 }
 
-/// Candidate lists of one worker: for each row up to `cap` (approximate d², row) pairs kept
-/// as a max-heap on (d², row), so the worst candidate is at the front.
-struct Candidates {
-    cap: usize,
-    dist: Vec<f32>,
-    row: Vec<u32>,
-    len: Vec<u32>,
+/// Candidate lists of a run of rows: for each row up to `cap` (approximate d², row) pairs
+/// kept as a max-heap on (d², row), so the worst candidate is at the front. Row r's entries
+/// are `dist[r·cap..][..len[r]]` and `row[r·cap..][..len[r]]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidates {
+    pub cap: usize,
+    pub dist: Vec<f32>,
+    pub row: Vec<u32>,
+    pub len: Vec<u32>,
 }
 
 impl Candidates {
-    fn new(n: usize, cap: usize) -> Self {
-        Candidates { cap, dist: vec![0.0; n * cap], row: vec![0; n * cap], len: vec![0; n] }
+    pub fn new(rows: usize, cap: usize) -> Self {
+        Candidates { cap, dist: vec![0.0; rows * cap], row: vec![0; rows * cap], len: vec![0; rows] }
     }
 
     #[inline]
     fn push(&mut self, i: usize, d: f32, j: u32) {
         let base = i * self.cap;
         let len = self.len[i] as usize;
+        if len == self.cap && d > self.dist[base] {
+            // Worse than the worst kept, the common case once the heap is full.
+            return;
+        }
         let (dist, row) = (&mut self.dist[base..base + self.cap], &mut self.row[base..base + self.cap]);
         let worse = |a: usize, b: usize, dist: &[f32], row: &[u32]| (dist[a], row[a]) > (dist[b], row[b]);
         if len < self.cap {
@@ -86,7 +95,8 @@ impl Candidates {
         }
     }
 
-    fn merge(mut self, other: Candidates) -> Candidates {
+    /// The candidates of both, for the same rows and cap.
+    pub fn merge(mut self, other: Candidates) -> Candidates {
         for i in 0..self.len.len() {
             let base = i * other.cap;
             for t in 0..other.len[i] as usize {
@@ -97,75 +107,22 @@ impl Candidates {
     }
 }
 
-/// The k nearest neighbours of every row under SPEC §1.1's rules.
-pub fn knn_exact(x: &Matrix, k: usize, progress: &mut dyn Progress) -> Result<KnnLists> {
-    let n = x.rows;
-    let d = x.cols;
-    let want = (k + 1).min(n);
-    // Slack beyond k+1 so that the certificate below almost always holds.
-    let cap = (2 * (k + 1)).min(n);
-
-    let (centred, norms) = centre(x);
-    let view = ArrayView2::from_shape((n, d), &centred).expect("shape checked by Matrix");
-    let blocks = n.div_ceil(BLOCK);
-    let block_pairs: Vec<(usize, usize)> =
-        (0..blocks).flat_map(|a| (a..blocks).map(move |b| (a, b))).collect();
-
-    let workers = rayon::current_num_threads().max(1);
-    let mut shards: Vec<Candidates> = (0..workers).map(|_| Candidates::new(n, cap)).collect();
-    // Rounds between progress reports; within a round, block pairs are dealt to the workers.
-    let rounds = block_pairs.len().div_ceil(workers * 4).max(1);
-    let per_round = block_pairs.len().div_ceil(rounds);
-    for (r, round) in block_pairs.chunks(per_round).enumerate() {
-        progress.report("nearest neighbours", r as f64 / rounds as f64)?;
-        shards.par_iter_mut().enumerate().for_each(|(w, shard)| {
-            let mut product = Array2::<f32>::zeros((BLOCK, BLOCK));
-            for &(a, b) in round.iter().skip(w).step_by(workers) {
-                scan_block_pair(&view, &norms, a, b, &mut product, shard);
-            }
-        });
-    }
-    let merged = shards.into_iter().reduce(Candidates::merge).expect("at least one worker");
-    progress.report("nearest neighbours", 1.0)?;
-
-    let bound_scale = f32_error_scale(d);
-    let max_norm = norms.iter().fold(0.0f64, |m, &v| m.max(v as f64)).sqrt();
-    let rows: Vec<(Vec<(u32, f64)>, bool)> = (0..n)
-        .into_par_iter()
-        .map(|i| {
-            let base = i * cap;
-            let len = merged.len[i] as usize;
-            let mut exact: Vec<(f64, u32)> = merged.row[base..base + len]
-                .iter()
-                .map(|&j| (squared_distance(x.row(i), x.row(j as usize)), j))
-                .collect();
-            exact.sort_by(|a, b| a.partial_cmp(b).expect("finite distances"));
-            let worst_kept = merged.dist[base..base + len].iter().fold(f32::MIN, |m, &v| m.max(v));
-            let certified = len >= n || {
-                let r = (norms[i] as f64).sqrt() + max_norm;
-                let error = bound_scale * r * r;
-                (worst_kept as f64) - error > exact[want - 1].0
-            };
-            if !certified {
-                exact = (0..n as u32).map(|j| (squared_distance(x.row(i), x.row(j as usize)), j)).collect();
-                exact.sort_by(|a, b| a.partial_cmp(b).expect("finite distances"));
-            }
-            let list = exact
-                .into_iter()
-                .take(want)
-                .filter(|&(d2, _)| d2 > 0.0)
-                .map(|(d2, j)| (j, d2.sqrt()))
-                .collect();
-            (list, !certified)
-        })
-        .collect();
-    let exhaustive_rows = rows.iter().filter(|r| r.1).count();
-    Ok(KnnLists { k, neighbors: rows.into_iter().map(|r| r.0).collect(), exhaustive_rows })
+/// Candidates kept per row: slack beyond k+1 so that the certificate almost always holds.
+pub fn candidate_cap(rows: usize, k: usize) -> usize {
+    (2 * (k + 1)).min(rows)
 }
 
-/// Rows minus the column means (in f64, stored as f32) and their squared norms. Centring
-/// keeps norms small, which makes the f32 expansion accurate and its error bound tight.
-fn centre(x: &Matrix) -> (Vec<f32>, Vec<f32>) {
+/// What every phase starts from: the rows centred (in f64, stored as f32) and their squared
+/// norms. Centring keeps norms small, which makes the f32 expansion accurate and its error
+/// bound tight.
+pub struct Prepared {
+    rows: usize,
+    cols: usize,
+    centred: Vec<f32>,
+    norms: Vec<f32>,
+}
+
+pub fn prepare(x: &Matrix) -> Prepared {
     let (n, d) = (x.rows, x.cols);
     let mut mean = vec![0.0f64; d];
     for i in 0..n {
@@ -185,25 +142,105 @@ fn centre(x: &Matrix) -> (Vec<f32>, Vec<f32>) {
         }
         norms.push(norm as f32);
     }
-    (centred, norms)
+    Prepared { rows: n, cols: d, centred, norms }
+}
+
+/// Block pairs (a, b ≥ a) of a scan over `rows` rows, numbered a-major: the units of work.
+pub fn block_pair_count(rows: usize) -> usize {
+    let blocks = rows.div_ceil(BLOCK);
+    blocks * (blocks + 1) / 2
+}
+
+fn block_pairs(rows: usize) -> Vec<(usize, usize)> {
+    let blocks = rows.div_ceil(BLOCK);
+    (0..blocks).flat_map(|a| (a..blocks).map(move |b| (a, b))).collect()
+}
+
+/// Feeds the f32 squared distances of the block pairs numbered `pairs` to `out`, which holds
+/// candidates for every row.
+pub fn scan(prep: &Prepared, pairs: impl IntoIterator<Item = usize>, out: &mut Candidates) {
+    let all = block_pairs(prep.rows);
+    let mut buffers = products::Buffers::default();
+    for p in pairs {
+        let (a, b) = all[p];
+        scan_block_pair(prep, a, b, &mut buffers, out);
+    }
+}
+
+/// The k nearest neighbours of every row under SPEC §1.1's rules.
+pub fn knn_exact(x: &Matrix, k: usize, progress: &mut dyn Progress) -> Result<KnnLists> {
+    let n = x.rows;
+    let prep = prepare(x);
+    let pairs = block_pair_count(n);
+    let workers = rayon::current_num_threads().max(1);
+    let mut shards: Vec<Candidates> = (0..workers).map(|_| Candidates::new(n, candidate_cap(n, k))).collect();
+    // Rounds between progress reports; within a round, block pairs are dealt to the workers.
+    let rounds = pairs.div_ceil(workers * 4).max(1);
+    let per_round = pairs.div_ceil(rounds).max(1);
+    for (r, start) in (0..pairs).step_by(per_round).enumerate() {
+        progress.report("nearest neighbours", r as f64 / rounds as f64)?;
+        let round = start..(start + per_round).min(pairs);
+        shards.par_iter_mut().enumerate().for_each(|(w, shard)| {
+            scan(&prep, round.clone().skip(w).step_by(workers), shard);
+        });
+    }
+    let merged = shards.into_iter().reduce(Candidates::merge).expect("at least one worker");
+    progress.report("nearest neighbours", 1.0)?;
+    let (neighbors, exhaustive_rows) = refine(x, &prep, k, 0, &merged);
+    Ok(KnnLists { k, neighbors, exhaustive_rows })
+}
+
+/// The exact lists of rows `first..` (as many as `candidates` holds) from their merged
+/// candidates over all rows, and how many of them needed an exhaustive scan.
+pub fn refine(x: &Matrix, prep: &Prepared, k: usize, first: usize, candidates: &Candidates) -> (Vec<Vec<(u32, f64)>>, usize) {
+    let n = x.rows;
+    let want = (k + 1).min(n);
+    let cap = candidates.cap;
+    let bound_scale = f32_error_scale(x.cols);
+    let max_norm = prep.norms.iter().fold(0.0f64, |m, &v| m.max(v as f64)).sqrt();
+    let rows: Vec<(Vec<(u32, f64)>, bool)> = (0..candidates.len.len())
+        .into_par_iter()
+        .map(|r| {
+            let i = first + r;
+            let base = r * cap;
+            let len = candidates.len[r] as usize;
+            let mut exact: Vec<(f64, u32)> = candidates.row[base..base + len]
+                .iter()
+                .map(|&j| (squared_distance(x.row(i), x.row(j as usize)), j))
+                .collect();
+            exact.sort_by(|a, b| a.partial_cmp(b).expect("finite distances"));
+            let worst_kept = candidates.dist[base..base + len].iter().fold(f32::MIN, |m, &v| m.max(v));
+            let certified = len >= n || {
+                let r = (prep.norms[i] as f64).sqrt() + max_norm;
+                let error = bound_scale * r * r;
+                (worst_kept as f64) - error > exact[want - 1].0
+            };
+            if !certified {
+                exact = (0..n as u32).map(|j| (squared_distance(x.row(i), x.row(j as usize)), j)).collect();
+                exact.sort_by(|a, b| a.partial_cmp(b).expect("finite distances"));
+            }
+            let list = exact
+                .into_iter()
+                .take(want)
+                .filter(|&(d2, _)| d2 > 0.0)
+                .map(|(d2, j)| (j, d2.sqrt()))
+                .collect();
+            (list, !certified)
+        })
+        .collect();
+    let exhaustive = rows.iter().filter(|r| r.1).count();
+    (rows.into_iter().map(|r| r.0).collect(), exhaustive)
 }
 
 /// Squared distances of block `a` against block `b` (b ≥ a), fed to both rows' candidates.
-fn scan_block_pair(
-    x: &ArrayView2<f32>,
-    norms: &[f32],
-    a: usize,
-    b: usize,
-    product: &mut Array2<f32>,
-    out: &mut Candidates,
-) {
-    let n = x.nrows();
+fn scan_block_pair(prep: &Prepared, a: usize, b: usize, buffers: &mut products::Buffers, out: &mut Candidates) {
+    let n = prep.rows;
     let (a0, a1) = (a * BLOCK, ((a + 1) * BLOCK).min(n));
     let (b0, b1) = (b * BLOCK, ((b + 1) * BLOCK).min(n));
-    let mut g = product.slice_mut(s![..a1 - a0, ..b1 - b0]);
-    general_mat_mul(1.0, &x.slice(s![a0..a1, ..]), &x.slice(s![b0..b1, ..]).t(), 0.0, &mut g);
+    let g = products::block(&prep.centred, prep.cols, a0..a1, b0..b1, buffers);
+    let norms = &prep.norms;
     for i in a0..a1 {
-        let gi = g.row(i - a0);
+        let gi = &g[(i - a0) * BLOCK..];
         let start = if a == b { i } else { b0 };
         for j in start..b1 {
             let d2 = (norms[i] + norms[j] - 2.0 * gi[j - b0]).max(0.0);
@@ -212,6 +249,131 @@ fn scan_block_pair(
                 out.push(j, d2, i as u32);
             }
         }
+    }
+}
+
+/// Runs only the f32 product kernel over every block pair of `x` (no candidates, one
+/// thread), to measure its throughput; returns the useful floating-point operations,
+/// 2·d per unordered pair of rows (the diagonal included).
+pub fn product_kernel(x: &Matrix) -> f64 {
+    let prep = prepare(x);
+    let mut buffers = products::Buffers::default();
+    let n = prep.rows;
+    for (a, b) in block_pairs(n) {
+        let g = products::block(&prep.centred, prep.cols, a * BLOCK..((a + 1) * BLOCK).min(n), b * BLOCK..((b + 1) * BLOCK).min(n), &mut buffers);
+        std::hint::black_box(g);
+    }
+    (n * (n + 1)) as f64 * x.cols as f64
+}
+
+/// The f32 products c_i·c_j of one block pair, as `g[(i − a0)·BLOCK + (j − b0)]`. When the
+/// blocks are the same, only j ≥ i is needed and may be all that is filled in.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+mod products {
+    use super::BLOCK;
+    use ndarray::linalg::general_mat_mul;
+    use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder};
+    use std::ops::Range;
+
+    /// matrixmultiply picks AVX2+FMA (or what the CPU has) at run time, which no fixed
+    /// kernel here would beat natively.
+    #[derive(Default)]
+    pub struct Buffers {
+        g: Vec<f32>,
+    }
+
+    pub fn block<'a>(c: &[f32], d: usize, a: Range<usize>, b: Range<usize>, buffers: &'a mut Buffers) -> &'a [f32] {
+        buffers.g.resize(BLOCK * BLOCK, 0.0);
+        let rows = |r: &Range<usize>| ArrayView2::from_shape((r.len(), d), &c[r.start * d..r.end * d]).expect("in bounds");
+        let mut g = ArrayViewMut2::from_shape((a.len(), b.len()).strides((BLOCK, 1)), &mut buffers.g).expect("fits a block");
+        general_mat_mul(1.0, &rows(&a), &rows(&b).t(), 0.0, &mut g);
+        &buffers.g
+    }
+}
+
+/// The wasm simd128 kernel: B's rows packed into panels of NR columns (d × NR, one panel in
+/// L1), multiplied by MR rows of A at a time into MR×NR accumulators held in registers.
+/// Without fused multiply-add in wasm, each product is rounded, then added in order over d.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod products {
+    use super::BLOCK;
+    use core::arch::wasm32::*;
+    use std::ops::Range;
+
+    /// 4×8 accumulators are 8 vectors; with the operands they fit the 16 vector registers
+    /// V8 uses on x86-64 (a 4×12 tile spills).
+    const MR: usize = 4;
+    const NR: usize = 8;
+
+    #[derive(Default)]
+    pub struct Buffers {
+        g: Vec<f32>,
+        packed: Vec<f32>,
+    }
+
+    pub fn block<'a>(c: &[f32], d: usize, a: Range<usize>, b: Range<usize>, buffers: &'a mut Buffers) -> &'a [f32] {
+        let Buffers { g, packed } = buffers;
+        g.resize(BLOCK * BLOCK, 0.0);
+        let (rows, cols) = (a.len(), b.len());
+        let panels = cols.div_ceil(NR);
+        // Columns past the block's end stay zero; their products are never stored.
+        packed.clear();
+        packed.resize(panels * NR * d, 0.0);
+        for j in 0..cols {
+            let (panel, lane) = (j / NR, j % NR);
+            let src = &c[(b.start + j) * d..(b.start + j + 1) * d];
+            let dst = &mut packed[panel * NR * d..(panel + 1) * NR * d];
+            for (p, &v) in src.iter().enumerate() {
+                dst[p * NR + lane] = v;
+            }
+        }
+        let same = a == b;
+        for panel in 0..panels {
+            let j0 = panel * NR;
+            let bp = &packed[panel * NR * d..(panel + 1) * NR * d];
+            for i0 in (0..rows).step_by(MR) {
+                if same && j0 + NR <= i0 {
+                    // Entirely below the diagonal: not needed.
+                    continue;
+                }
+                // Past the last row, repeat it: the same work, results not stored.
+                let r: [usize; MR] = std::array::from_fn(|t| (a.start + (i0 + t).min(rows - 1)) * d);
+                let acc = tile(c, r, bp, d);
+                for t in 0..MR.min(rows - i0) {
+                    let out = &mut g[(i0 + t) * BLOCK + j0..];
+                    // SAFETY: two v128 are eight f32 lanes, lane 0 first (little-endian).
+                    let lanes: [f32; NR] = unsafe { std::mem::transmute([acc[2 * t], acc[2 * t + 1]]) };
+                    let width = NR.min(cols - j0);
+                    out[..width].copy_from_slice(&lanes[..width]);
+                }
+            }
+        }
+        g
+    }
+
+    /// Products of the rows starting at `r` (offsets into `c`) with the panel `bp` (d × NR).
+    #[inline(always)]
+    fn tile(c: &[f32], r: [usize; MR], bp: &[f32], d: usize) -> [v128; 2 * MR] {
+        assert!(r.iter().all(|&o| o + d <= c.len()) && bp.len() >= d * NR);
+        let z = f32x4_splat(0.0);
+        let mut acc = [z; 2 * MR];
+        // SAFETY: every read is within `c` or `bp` by the assertion above; v128_load and
+        // v128_load32_splat need no alignment.
+        unsafe {
+            let a = r.map(|o| c.as_ptr().add(o));
+            let mut b = bp.as_ptr();
+            for p in 0..d {
+                let b0 = v128_load(b as *const v128);
+                let b1 = v128_load(b.add(4) as *const v128);
+                for t in 0..MR {
+                    let x = v128_load32_splat(a[t].add(p) as *const u32);
+                    acc[2 * t] = f32x4_add(acc[2 * t], f32x4_mul(x, b0));
+                    acc[2 * t + 1] = f32x4_add(acc[2 * t + 1], f32x4_mul(x, b1));
+                }
+                b = b.add(NR);
+            }
+        }
+        acc
     }
 }
 
@@ -233,6 +395,26 @@ pub fn squared_distance(a: &[f32], b: &[f32]) -> f64 {
             t * t
         })
         .sum()
+}
+
+/// ‖a−b‖² in f64 with eight partial sums in a fixed order: several times faster than
+/// [`squared_distance`]'s serial sum and the same on every platform, for uses that compare
+/// or bound distances rather than report them (the recall estimate, A*'s heuristic).
+pub fn squared_distance_lanes(a: &[f32], b: &[f32]) -> f64 {
+    let mut lanes = [0.0f64; 8];
+    let mut ca = a.chunks_exact(8);
+    let mut cb = b.chunks_exact(8);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        for i in 0..8 {
+            let t = x[i] as f64 - y[i] as f64;
+            lanes[i] += t * t;
+        }
+    }
+    let mut tail = 0.0;
+    for (&x, &y) in ca.remainder().iter().zip(cb.remainder()) {
+        tail += (x as f64 - y as f64) * (x as f64 - y as f64);
+    }
+    ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7])) + tail
 }
 
 #[cfg(test)]

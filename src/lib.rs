@@ -22,6 +22,7 @@ pub mod memorization;
 pub mod memorization_report;
 pub mod mitigation;
 pub mod mlp;
+pub mod nndescent;
 pub mod progress;
 pub mod projection;
 pub mod report;

@@ -26,6 +26,10 @@ pub enum Purpose {
     Dfr = 8,
     Consistency = 9,
     MlpInit = 10,
+    /// Initial lists and candidate sampling of NN-descent (labelling = iteration).
+    NnDescent = 11,
+    /// Rows whose exact neighbours estimate an approximate graph's recall.
+    RecallSample = 12,
 }
 
 pub struct Rng(ChaCha8Rng);

@@ -1,9 +1,12 @@
 //! The JavaScript-facing API (wasm-bindgen). It only converts types: requests arrive as plain
 //! objects, results leave as plain objects (the SPEC §6 envelope), errors as JS `Error`s.
 
-use crate::analysis::{self, CorrelateRequest, EuclideanRequest, FileSet, GraphRequest, LayersRequest, MemorizationRequest, Source};
+use crate::analysis::{self, CorrelateRequest, GraphJob, EuclideanRequest, FileSet, GraphRequest, LayersRequest, MemorizationRequest, Source};
 use crate::error::{Error, Result};
-use crate::graph_convexity::NeighbourGraph;
+use crate::data::{Labels, Matrix};
+use crate::graph::Graph;
+use crate::graph_convexity::{score_sources, GraphOptions, NeighbourGraph, PathPlan};
+use crate::knn::{candidate_cap, Candidates, KnnLists, Prepared};
 use crate::progress::Progress;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -39,18 +42,29 @@ pub fn inspect(name: &str, bytes: &[u8]) -> std::result::Result<JsValue, JsError
     to_js(&crate::io::read_file(name, bytes).map_err(js_error)?.summary())
 }
 
+/// Runs only the f32 distance kernel of the exact neighbour search over the rows of `data`
+/// (`rows` × `cols`) on this thread and returns the floating-point operations it did; the
+/// caller times the call (www/bench-kernel.html).
+#[wasm_bindgen]
+pub fn distance_kernel(data: Vec<f32>, rows: usize, cols: usize) -> std::result::Result<f64, JsError> {
+    let x = Matrix::new(rows, cols, data).map_err(js_error)?;
+    Ok(crate::knn::product_kernel(&x))
+}
+
 /// The files of one page session and the last neighbour graph, for drawing paths.
 #[wasm_bindgen]
 pub struct Session {
     files: FileSet,
     graph: Option<(Source, usize, NeighbourGraph)>,
+    /// A graph run whose phases a pool of workers is doing (www/pool.js).
+    job: Option<GraphJob>,
 }
 
 #[wasm_bindgen]
 impl Session {
     #[wasm_bindgen(constructor)]
     pub fn new() -> Session {
-        Session { files: FileSet::new(Vec::new()), graph: None }
+        Session { files: FileSet::new(Vec::new()), graph: None, job: None }
     }
 
     /// Adds (or replaces) a file by name.
@@ -64,6 +78,60 @@ impl Session {
         let (envelope, graph) =
             analysis::run_graph(&mut self.files, &request, &mut JsProgress(progress)).map_err(js_error)?;
         self.graph = graph.map(|g| (request.embeddings.clone(), request.options.k, g));
+        to_js(&envelope)
+    }
+
+    /// Starts a graph run for a pool of workers (www/pool.js) when it builds the exact graph
+    /// of at least `min_rows` rows: returns its sizes, or null when `graph` should run it.
+    pub fn graph_begin(&mut self, request: JsValue, min_rows: usize) -> std::result::Result<JsValue, JsError> {
+        let request: GraphRequest = from_js(request, "graph request")?;
+        self.job = analysis::begin_graph(&mut self.files, &request, min_rows).map_err(js_error)?;
+        let Some(job) = &self.job else { return Ok(JsValue::NULL) };
+        #[derive(Serialize)]
+        struct Sizes<'a> {
+            rows: usize,
+            cols: usize,
+            k: usize,
+            block_pairs: usize,
+            sources: usize,
+            queries: usize,
+            classes: &'a [String],
+        }
+        to_js(&Sizes {
+            rows: job.x.rows,
+            cols: job.x.cols,
+            k: job.request.options.k,
+            block_pairs: crate::knn::block_pair_count(job.x.rows),
+            sources: job.plan.num_sources(),
+            queries: job.plan.num_queries(),
+            classes: &job.labels.classes,
+        })
+    }
+
+    /// The rows of the run begun, row-major, and their class codes.
+    pub fn graph_matrix(&self) -> std::result::Result<Vec<f32>, JsError> {
+        Ok(self.job()?.x.data.clone())
+    }
+
+    pub fn graph_codes(&self) -> std::result::Result<Vec<u32>, JsError> {
+        Ok(self.job()?.labels.codes.clone())
+    }
+
+    /// Every row's exact neighbour list, as `GraphPart::refine` gives them, in row order.
+    pub fn graph_neighbours(&mut self, lens: &[u32], rows: &[u32], dists: &[f64], exhaustive: usize) -> std::result::Result<(), JsError> {
+        let job = self.job.as_mut().ok_or_else(no_job)?;
+        let knn = lists_from(job.request.options.k, lens, rows, dists, exhaustive)?;
+        job.set_neighbours(knn);
+        Ok(())
+    }
+
+    /// The result from every query's path score (NaN: no path), as `graph` returns it.
+    pub fn graph_finish(&mut self, scores: &[f64]) -> std::result::Result<JsValue, JsError> {
+        let job = self.job.take().ok_or_else(no_job)?;
+        let (source, k) = (job.request.embeddings.clone(), job.request.options.k);
+        let scores: Vec<Option<f64>> = scores.iter().map(|&s| (!s.is_nan()).then_some(s)).collect();
+        let (envelope, graph) = job.finish(&mut self.files, &scores).map_err(js_error)?;
+        self.graph = graph.map(|g| (source, k, g));
         to_js(&envelope)
     }
 
@@ -110,6 +178,10 @@ impl Session {
 }
 
 impl Session {
+    fn job(&self) -> std::result::Result<&GraphJob, JsError> {
+        self.job.as_ref().ok_or_else(no_job)
+    }
+
     /// Views (projection, paths) read embeddings without listing them among the next
     /// analysis's recorded inputs.
     fn unrecorded_matrix(&mut self, source: &Source) -> std::result::Result<crate::data::Matrix, JsError> {
@@ -120,5 +192,124 @@ impl Session {
 impl Default for Session {
     fn default() -> Self {
         Session::new()
+    }
+}
+
+fn no_job() -> JsError {
+    JsError::new("no graph run has begun")
+}
+
+/// Neighbour lists sent between workers as flat arrays: each row's length, then all rows'
+/// neighbours and distances one after the other.
+fn lists_from(k: usize, lens: &[u32], rows: &[u32], dists: &[f64], exhaustive_rows: usize) -> std::result::Result<KnnLists, JsError> {
+    let total: usize = lens.iter().map(|&l| l as usize).sum();
+    if total != rows.len() || total != dists.len() {
+        return Err(JsError::new("neighbour lists of inconsistent lengths"));
+    }
+    let mut at = 0;
+    let neighbors = lens
+        .iter()
+        .map(|&l| {
+            let list = rows[at..at + l as usize].iter().copied().zip(dists[at..at + l as usize].iter().copied()).collect();
+            at += l as usize;
+            list
+        })
+        .collect();
+    Ok(KnnLists { k, neighbors, exhaustive_rows })
+}
+
+fn typed_arrays(parts: &[JsValue]) -> js_sys::Array {
+    parts.iter().collect()
+}
+
+/// One worker of the page's pool (www/pool-worker.js): its own copy of the rows, and the
+/// phases of a graph run over part of them. Results leave as typed arrays, which move
+/// between workers without conversion.
+#[wasm_bindgen]
+pub struct GraphPart {
+    x: Matrix,
+    prep: Prepared,
+    k: usize,
+    candidates: Candidates,
+    paths: Option<(Graph, PathPlan)>,
+}
+
+#[wasm_bindgen]
+impl GraphPart {
+    #[wasm_bindgen(constructor)]
+    pub fn new(data: Vec<f32>, rows: usize, cols: usize, k: usize) -> std::result::Result<GraphPart, JsError> {
+        let x = Matrix::new(rows, cols, data).map_err(js_error)?;
+        let prep = crate::knn::prepare(&x);
+        let candidates = Candidates::new(rows, candidate_cap(rows, k));
+        Ok(GraphPart { x, prep, k, candidates, paths: None })
+    }
+
+    /// Scans the block pairs numbered `first..end` into this worker's candidates.
+    pub fn scan(&mut self, first: usize, end: usize) {
+        crate::knn::scan(&self.prep, first..end.min(crate::knn::block_pair_count(self.x.rows)), &mut self.candidates);
+    }
+
+    /// This worker's candidates of every row: [distances, rows, lengths].
+    pub fn candidates(&self) -> js_sys::Array {
+        let c = &self.candidates;
+        typed_arrays(&[
+            js_sys::Float32Array::from(&c.dist[..]).into(),
+            js_sys::Uint32Array::from(&c.row[..]).into(),
+            js_sys::Uint32Array::from(&c.len[..]).into(),
+        ])
+    }
+
+    /// The exact lists of rows `first..` from every worker's candidates of those rows
+    /// (an array of `candidates()` triples cut to them): [lengths, rows, distances, exhaustive].
+    pub fn refine(&self, first: usize, parts: js_sys::Array) -> std::result::Result<js_sys::Array, JsError> {
+        let cap = candidate_cap(self.x.rows, self.k);
+        let mut merged: Option<Candidates> = None;
+        for part in parts.iter() {
+            let p: js_sys::Array = part.dyn_into().map_err(|_| JsError::new("candidates must be an array"))?;
+            let c = Candidates {
+                cap,
+                dist: js_sys::Float32Array::new(&p.get(0)).to_vec(),
+                row: js_sys::Uint32Array::new(&p.get(1)).to_vec(),
+                len: js_sys::Uint32Array::new(&p.get(2)).to_vec(),
+            };
+            if c.dist.len() != c.len.len() * cap || c.row.len() != c.dist.len() || first + c.len.len() > self.x.rows {
+                return Err(JsError::new("candidates of inconsistent lengths"));
+            }
+            merged = Some(match merged {
+                None => c,
+                Some(m) => m.merge(c),
+            });
+        }
+        let merged = merged.ok_or_else(|| JsError::new("no candidates given"))?;
+        let (lists, exhaustive) = crate::knn::refine(&self.x, &self.prep, self.k, first, &merged);
+        let lens: Vec<u32> = lists.iter().map(|l| l.len() as u32).collect();
+        let rows: Vec<u32> = lists.iter().flatten().map(|e| e.0).collect();
+        let dists: Vec<f64> = lists.iter().flatten().map(|e| e.1).collect();
+        Ok(typed_arrays(&[
+            js_sys::Uint32Array::from(&lens[..]).into(),
+            js_sys::Uint32Array::from(&rows[..]).into(),
+            js_sys::Float64Array::from(&dists[..]).into(),
+            JsValue::from_f64(exhaustive as f64),
+        ]))
+    }
+
+    /// The graph from every row's lists (as `Session::graph_neighbours` takes them) and the
+    /// pairs to score, drawn from the labels (class names and each row's code) and options.
+    pub fn set_graph(&mut self, lens: &[u32], rows: &[u32], dists: &[f64], classes: JsValue, codes: Vec<u32>, options: JsValue) -> std::result::Result<(), JsError> {
+        let knn = lists_from(self.k, lens, rows, dists, 0)?;
+        let labels = Labels { classes: from_js(classes, "classes")?, codes };
+        let options: GraphOptions = from_js(options, "graph options")?;
+        let plan = PathPlan::new(&labels, &options).map_err(js_error)?;
+        self.paths = Some((Graph::from_knn_union(&knn), plan));
+        Ok(())
+    }
+
+    /// Path scores of the queries of sources `first..end`: [query numbers, scores (NaN: no path)].
+    pub fn paths(&self, first: usize, end: usize) -> std::result::Result<js_sys::Array, JsError> {
+        let (graph, plan) = self.paths.as_ref().ok_or_else(|| JsError::new("set_graph first"))?;
+        let scored = score_sources(graph, plan, first..end.min(plan.num_sources()));
+        let queries: Vec<u32> = scored.iter().map(|s| s.0).collect();
+        let scores: Vec<f64> = scored.iter().map(|s| s.1.unwrap_or(f64::NAN)).collect();
+        Ok(typed_arrays(&[js_sys::Uint32Array::from(&queries[..]).into(), js_sys::Float64Array::from(&scores[..]).into()]))
     }
 }

@@ -25,3 +25,8 @@ fn euclidean_probe_matches_native() {
 fn errors_are_values_not_panics() {
     wasm_common::errors_are_values_not_panics();
 }
+
+#[wasm_bindgen_test]
+fn pooled_phases_match_single_run() {
+    wasm_common::pooled_phases_match_single_run();
+}

@@ -1,9 +1,30 @@
 // The analysis worker: parses files and runs the Rust core off the page's thread.
 // It only moves messages; every computation is in the wasm module. The page cancels a run
-// by terminating this worker and starting a fresh one, so no flag needs shared memory.
-import init, { Session, inspect } from '../pkg/convexlens.js';
+// by terminating this worker and starting a fresh one, so no flag needs shared memory; the
+// pool's workers (pool.js) are this worker's children and end with it.
+import { Pool } from './pool.js';
 
-const ready = init();
+// i8x16.popcnt(i8x16.splat(0)): validates only where WebAssembly SIMD is supported.
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
+const glue = new URL(WebAssembly.validate(SIMD_PROBE) ? '../pkg/convexlens.js' : '../pkg/plain/convexlens.js', import.meta.url);
+
+async function compile(url) {
+  try {
+    return await WebAssembly.compileStreaming(fetch(url));
+  } catch {
+    // A server that does not send application/wasm.
+    return WebAssembly.compile(await (await fetch(url)).arrayBuffer());
+  }
+}
+
+// Compiled once here and handed to the pool's workers, which instantiate it without a fetch.
+let pool = null;
+const ready = (async () => {
+  const [wasm, module] = await Promise.all([import(glue.href), compile(new URL('convexlens_bg.wasm', glue))]);
+  await wasm.default({ module_or_path: module });
+  if ((navigator.hardwareConcurrency || 1) > 1) pool = new Pool(glue.href, module);
+  return wasm;
+})();
 let session = null;
 
 // Progress messages are cheap, but a report per chunk can still be frequent: send at most
@@ -11,10 +32,10 @@ let session = null;
 function progressReporter(id) {
   let last = 0;
   let lastStage = '';
-  return (stage, fraction) => {
+  return (stage, fraction, workers = 1) => {
     const now = performance.now();
     if (stage !== lastStage || now - last > 50 || fraction >= 1) {
-      postMessage({ type: 'progress', id, stage, fraction });
+      postMessage({ type: 'progress', id, stage, fraction, workers });
       last = now;
       lastStage = stage;
     }
@@ -24,7 +45,7 @@ function progressReporter(id) {
 const messageOf = (error) => (error && error.message) ? error.message : String(error);
 
 async function handle(message) {
-  await ready;
+  const { Session, inspect } = await ready;
   session ??= new Session();
   const { type, id } = message;
   switch (type) {
@@ -45,7 +66,13 @@ async function handle(message) {
     case 'run': {
       const run = { graph: 'graph', euclidean: 'euclidean', layers: 'layers', correlate: 'correlate', memorization: 'memorization' }[message.analysis];
       if (!run) throw new Error(`unknown analysis '${message.analysis}'`);
-      const result = session[run](message.request, progressReporter(id));
+      const progress = progressReporter(id);
+      // `workers: 1` keeps a graph run in this worker; `poolMinRows` overrides the pool's
+      // threshold (both for tests and benchmarks; the page sends neither).
+      const pooled = run === 'graph' && pool && message.workers !== 1
+        ? await pool.graph(session, message.request, progress, message.poolMinRows) : null;
+      const result = pooled ?? session[run](message.request, progress);
+      if (run === 'graph') result.workers ??= 1;
       return { type: 'result', id, result };
     }
     case 'projection': {

@@ -66,6 +66,10 @@ enum Command {
         labels: String,
         #[command(flatten)]
         graph: GraphArgs,
+        /// Neighbour graph: exact, approximate (NN-descent; its recall is estimated and
+        /// reported), or auto (approximate above 20,000 rows).
+        #[arg(long = "graph", default_value = "auto", value_name = "exact|approximate|auto")]
+        kind: String,
     },
     /// Euclidean convexity with a head (--head-w/--head-b, or --mlp) or a linear probe (--probe).
     Euclidean {
@@ -230,12 +234,14 @@ fn run(cli: Cli) -> Result<(), String> {
     let mut progress = StderrProgress { enabled: cli.progress, last: String::new() };
     let fail = |e: convexlens::Error| e.to_string();
     match cli.command {
-        Command::Graph { embeddings, labels, graph } => {
+        Command::Graph { embeddings, labels, graph, kind } => {
             let request = GraphRequest {
                 embeddings: inputs.source(&embeddings)?,
                 labels: inputs.source(&labels)?,
                 options: graph.options(),
                 per_class: graph.per_class,
+                graph: kind.parse().map_err(fail)?,
+                memory_limit_mib: None,
             };
             let mut files = FileSet::new(inputs.files);
             print(&analysis::run_graph(&mut files, &request, &mut progress).map_err(fail)?.0)

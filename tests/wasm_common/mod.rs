@@ -59,6 +59,8 @@ pub fn graph_matches_native() {
         labels: source("metadata.tsv", Some("label")),
         options: GraphOptions::default(),
         per_class: None,
+        graph: Default::default(),
+        memory_limit_mib: None,
     };
     let (result, _) = run_graph(&mut files(), &request, &mut silent()).expect("graph convexity");
     assert_same_scores(NATIVE_GRAPH, serde_json::to_value(&result).unwrap());
@@ -96,7 +98,115 @@ pub fn errors_are_values_not_panics() {
         labels: source("bad.npy", None),
         options: GraphOptions::default(),
         per_class: None,
+        graph: Default::default(),
+        memory_limit_mib: None,
     };
     let message = run_graph(&mut files, &request, &mut silent()).err().expect("an error").to_string();
     assert!(message.starts_with("bad.npy:"), "{message}");
+}
+
+fn npy_f32(rows: usize, cols: usize, data: &[f32]) -> Vec<u8> {
+    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend((header.len() as u16).to_le_bytes());
+    out.extend(header.as_bytes());
+    data.iter().for_each(|v| out.extend(v.to_le_bytes()));
+    out
+}
+
+/// The phases of a graph run spread as www/pool.js spreads them (three workers, block pairs
+/// and sources dealt out of order, rows refined in ranges) give the very result of one
+/// `Session::graph` call, apart from the timings.
+pub fn pooled_phases_match_single_run() {
+    use convexlens::wasm::{GraphPart, Session};
+    use js_sys::{Array, Float32Array, Float64Array, Uint32Array};
+    use wasm_bindgen::{JsCast, JsValue};
+
+    // 700 rows (three row blocks, six block pairs) in 5 overlapping clusters; rows 1 and 2
+    // repeat row 0, so zero distances are dropped as well.
+    let (rows, cols) = (700, 24);
+    let mut s = 3u64;
+    let mut uniform = move || {
+        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (s >> 40) as f32 / (1u64 << 24) as f32
+    };
+    let mut data: Vec<f32> = (0..rows * cols).map(|i| ((i / cols) % 5) as f32 * 0.3 + uniform()).collect();
+    let first: Vec<f32> = data[..cols].to_vec();
+    data[cols..2 * cols].copy_from_slice(&first);
+    data[2 * cols..3 * cols].copy_from_slice(&first);
+    let labels: String =
+        std::iter::once("id\tlabel\n".to_string()).chain((0..rows).map(|i| format!("{i}\tc{}\n", i % 5))).collect();
+    let session = || {
+        let mut session = Session::new();
+        session.add_file("x.npy".into(), npy_f32(rows, cols, &data));
+        session.add_file("y.tsv".into(), labels.clone().into_bytes());
+        session
+    };
+    let request = serde_json::json!({
+        "embeddings": { "file": "x.npy" },
+        "labels": { "file": "y.tsv", "field": "label" },
+        "options": { "k": 10, "n_paths": 400, "seed": 1, "baseline": 2 },
+    });
+    let js = |v: &Value| v.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).unwrap();
+    let rust = |v: JsValue| -> Value { serde_wasm_bindgen::from_value(v).unwrap() };
+    let ignore_progress = js_sys::Function::new_no_args("");
+    let without_timings = |mut v: Value| {
+        v.as_object_mut().unwrap().remove("timings_ms");
+        v
+    };
+    use serde::Serialize;
+
+    let single = without_timings(rust(session().graph(js(&request), &ignore_progress).map_err(JsValue::from).unwrap()));
+
+    let mut coordinator = session();
+    let sizes = rust(coordinator.graph_begin(js(&request), 0).map_err(JsValue::from).unwrap());
+    let size = |key: &str| sizes[key].as_u64().unwrap() as usize;
+    assert_eq!(size("block_pairs"), 6);
+    let matrix = coordinator.graph_matrix().map_err(JsValue::from).unwrap();
+    let mut parts: Vec<GraphPart> =
+        (0..3).map(|_| GraphPart::new(matrix.clone(), rows, cols, size("k")).map_err(JsValue::from).unwrap()).collect();
+    for (t, pair) in (0..size("block_pairs")).rev().enumerate() {
+        parts[t % 3].scan(pair, pair + 1);
+    }
+    let candidates: Vec<Array> = parts.iter().map(GraphPart::candidates).collect();
+    let cap = candidates[0].get(0).unchecked_into::<Float32Array>().length() as usize / rows;
+    let (mut lens, mut neighbours, mut dists, mut exhaustive) = (Vec::new(), Vec::new(), Vec::new(), 0.0);
+    for (t, first) in (0..rows).step_by(250).enumerate() {
+        let end = (first + 250).min(rows);
+        let cut: Array = candidates
+            .iter()
+            .map(|c| -> JsValue {
+                let slice = |i: u32, per: usize| c.get(i).unchecked_into::<Float32Array>().subarray((first * per) as u32, (end * per) as u32);
+                let rows_of = |i: u32, per: usize| c.get(i).unchecked_into::<Uint32Array>().subarray((first * per) as u32, (end * per) as u32);
+                [JsValue::from(slice(0, cap)), rows_of(1, cap).into(), rows_of(2, 1).into()].iter().collect::<Array>().into()
+            })
+            .collect();
+        let lists = parts[(t + 1) % 3].refine(first, cut).map_err(JsValue::from).unwrap();
+        lens.extend(lists.get(0).unchecked_into::<Uint32Array>().to_vec());
+        neighbours.extend(lists.get(1).unchecked_into::<Uint32Array>().to_vec());
+        dists.extend(lists.get(2).unchecked_into::<Float64Array>().to_vec());
+        exhaustive += lists.get(3).as_f64().unwrap();
+    }
+    coordinator.graph_neighbours(&lens, &neighbours, &dists, exhaustive as usize).map_err(JsValue::from).unwrap();
+    let codes = coordinator.graph_codes().map_err(JsValue::from).unwrap();
+    for part in &mut parts {
+        part.set_graph(&lens, &neighbours, &dists, js(&sizes["classes"]), codes.clone(), js(&request["options"]))
+            .map_err(JsValue::from)
+            .unwrap();
+    }
+    let mut scores = vec![f64::INFINITY; size("queries")];
+    for (t, first) in (0..size("sources")).step_by(97).enumerate().collect::<Vec<_>>().into_iter().rev() {
+        let scored = parts[t % 3].paths(first, first + 97).map_err(JsValue::from).unwrap();
+        let queries = scored.get(0).unchecked_into::<Uint32Array>().to_vec();
+        for (q, s) in queries.into_iter().zip(scored.get(1).unchecked_into::<Float64Array>().to_vec()) {
+            scores[q as usize] = s;
+        }
+    }
+    assert!(scores.iter().all(|s| s.is_nan() || s.is_finite()), "every query scored once");
+    let pooled = without_timings(rust(coordinator.graph_finish(&scores).map_err(JsValue::from).unwrap()));
+    assert_eq!(single, pooled);
 }

@@ -1,0 +1,155 @@
+// A pool of Web Workers (pool-worker.js) that the analysis worker spreads a graph-convexity
+// run over, without SharedArrayBuffer and so without special headers: each worker has its
+// own module instance and its own copy of the rows. The phases are the core's (knn.rs,
+// graph_convexity.rs); the merge order is fixed, so the result is bit-identical to one
+// worker's. The pool's workers are children of the analysis worker: when the page cancels
+// by terminating that worker, they end with it.
+
+// Below this many rows one worker is as fast: copying the rows to every worker and merging
+// cost more than the search saves (measured in Chromium on 2 cores; see README).
+export const POOL_MIN_ROWS = 3000;
+
+// Workers beyond the cores only add copies of the rows.
+const MAX_WORKERS = 8;
+
+export class Pool {
+  /** `glue`: URL of the wasm-bindgen module to import; `module`: its compiled WebAssembly.Module. */
+  constructor(glue, module, size = Math.min(navigator.hardwareConcurrency || 1, MAX_WORKERS)) {
+    this.size = size;
+    this.glue = glue;
+    this.module = module;
+    this.spawn();
+  }
+
+  // Spawned when the analysis worker starts, so their scripts load with the page and no
+  // request leaves the tab during an analysis.
+  spawn() {
+    this.nextId = 1;
+    this.pending = new Map();
+    this.workers = Array.from({ length: this.size }, () => {
+      const worker = new Worker(new URL('./pool-worker.js', import.meta.url), { type: 'module' });
+      worker.onmessage = ({ data }) => this.receive(data);
+      worker.onerror = (event) => {
+        event.preventDefault();
+        this.fail(new Error(`a pool worker failed${event.message ? `: ${event.message}` : ''}`));
+      };
+      worker.postMessage({ op: 'load', glue: this.glue, module: this.module });
+      return worker;
+    });
+  }
+
+  receive({ id, value, error, fatal }) {
+    const job = this.pending.get(id);
+    if (!job) return;
+    this.pending.delete(id);
+    if (error === undefined) return job.resolve(value);
+    const e = new Error(error);
+    // A trap leaves that instance unusable: start the pool afresh for the next run.
+    if (fatal) this.fail(e);
+    else job.reject(e);
+  }
+
+  /** Rejects everything pending and replaces the workers. */
+  fail(error) {
+    for (const job of this.pending.values()) job.reject(error);
+    for (const worker of this.workers) worker.terminate();
+    this.spawn();
+  }
+
+  call(w, op, args = {}, transfer = []) {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.workers[w].postMessage({ ...args, op, id }, transfer);
+    });
+  }
+
+  all(op, args) {
+    return Promise.all(this.workers.map((_, w) => this.call(w, op, args)));
+  }
+
+  /** Runs tasks 0..count-1, each on whichever worker is free next: `task(w, i)` → promise. */
+  async each(count, task) {
+    let next = 0;
+    let failed = false;
+    await Promise.all(this.workers.map(async (_, w) => {
+      while (!failed && next < count) {
+        try {
+          await task(w, next++);
+        } catch (error) {
+          failed = true;
+          throw error;
+        }
+      }
+    }));
+  }
+
+  /**
+   * Graph convexity over the pool, or null when the run is not for it (fewer than `minRows`
+   * rows, or not the exact graph): then `session.graph` runs it alone.
+   */
+  async graph(session, request, progress, minRows = POOL_MIN_ROWS) {
+    const sizes = session.graph_begin(request, minRows);
+    if (!sizes) return null;
+    const { rows, cols, k, block_pairs: blockPairs, sources, queries, classes } = sizes;
+    const workers = this.size;
+    const report = (stage, fraction) => progress(stage, fraction, workers);
+    try {
+      report('nearest neighbours', 0);
+      await this.all('init', { data: session.graph_matrix(), rows, cols, k });
+
+      // Block pairs in small tasks, for balance and progress; any split merges the same.
+      const pairStep = Math.max(1, Math.ceil(blockPairs / (8 * workers)));
+      const pairTasks = Math.ceil(blockPairs / pairStep);
+      let scanned = 0;
+      await this.each(pairTasks, async (w, t) => {
+        await this.call(w, 'scan', { first: t * pairStep, end: (t + 1) * pairStep });
+        report('nearest neighbours', (++scanned / pairTasks) * 0.95);
+      });
+      const candidates = await this.all('candidates');
+      const cap = candidates[0][0].length / rows;
+
+      // Rows in ranges: each range's candidates from every worker, merged and refined.
+      const rowStep = Math.ceil(rows / (4 * workers));
+      const ranges = Math.ceil(rows / rowStep);
+      const refined = new Array(ranges);
+      await this.each(ranges, async (w, t) => {
+        const first = t * rowStep;
+        const end = Math.min(rows, first + rowStep);
+        const parts = candidates.map(([dist, row, len]) =>
+          [dist.slice(first * cap, end * cap), row.slice(first * cap, end * cap), len.slice(first, end)]);
+        refined[t] = await this.call(w, 'refine', { first, parts }, parts.flat().map((a) => a.buffer));
+      });
+      const concat = (Type, i) => {
+        const out = new Type(refined.reduce((n, r) => n + r[i].length, 0));
+        let at = 0;
+        for (const r of refined) {
+          out.set(r[i], at);
+          at += r[i].length;
+        }
+        return out;
+      };
+      const lists = { lens: concat(Uint32Array, 0), rows: concat(Uint32Array, 1), dists: concat(Float64Array, 2) };
+      const exhaustive = refined.reduce((n, r) => n + r[3], 0);
+      session.graph_neighbours(lists.lens, lists.rows, lists.dists, exhaustive);
+      report('nearest neighbours', 1);
+
+      report('shortest paths', 0);
+      await this.all('graph', { ...lists, classes, codes: session.graph_codes(), options: request.options ?? {} });
+      const scores = new Float64Array(queries);
+      const sourceStep = Math.max(1, Math.ceil(sources / (32 * workers)));
+      const sourceTasks = Math.ceil(sources / sourceStep);
+      let searched = 0;
+      await this.each(sourceTasks, async (w, t) => {
+        const [query, score] = await this.call(w, 'paths', { first: t * sourceStep, end: (t + 1) * sourceStep });
+        for (let i = 0; i < query.length; i++) scores[query[i]] = score[i];
+        report('shortest paths', ++searched / sourceTasks);
+      });
+      const result = session.graph_finish(scores);
+      result.workers = workers;
+      return result;
+    } finally {
+      this.all('done').catch(() => {});
+    }
+  }
+}
