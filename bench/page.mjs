@@ -1,9 +1,10 @@
 // Times graph convexity in headless Chromium (Debian's /usr/bin/chromium) and prints JSON.
-//   node page.mjs bench DIR [paths] [k]  www/bench.html: the page's worker on files fetched from this origin
+//   node page.mjs bench DIR [paths] [k] [EXTRA]  www/bench.html: the page's worker on files fetched from this origin
 //   node page.mjs index DIR [paths] [k]  index.html as a person uses it: upload, Euclidean off, Run, export JSON
 //   node page.mjs memorization DIR       www/bench.html: the full memorization report on DIR/embeddings.npy
 //                                        and DIR/metadata.tsv (convexlens-bench memorization --write DIR)
 //   node page.mjs approximate DIR        www/bench.html: graph convexity on the approximate (NN-descent) graph
+//   node page.mjs kernel                 www/bench-kernel.html?graph=0: the distance kernel's GFLOP/s, SIMD and plain
 // DIR holds embeddings.npy and labels.npy under bench/data/. Each call starts its own static
 // server and a fresh browser, so the renderer's peak memory belongs to this run alone.
 import { spawn } from 'node:child_process';
@@ -13,7 +14,8 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
-const [mode, dir, paths = '5000', k = '10'] = process.argv.slice(2);
+// EXTRA: more of bench.html's query, e.g. '&poolMinRows=0' or '&workers=1'.
+const [mode, dir, paths = '5000', k = '10', extra = ''] = process.argv.slice(2);
 const root = fileURLToPath(new URL('../', import.meta.url));
 const TIMEOUT = 15 * 60 * 1000;
 
@@ -75,12 +77,20 @@ async function benchPage(page, origin) {
   const url = mode === 'memorization'
     ? `${origin}/www/bench.html?analysis=memorization&emb=../${rel}/embeddings.npy&meta=../${rel}/metadata.tsv`
     : `${origin}/www/bench.html?emb=../${rel}/embeddings.npy&labels=../${rel}/labels.npy&paths=${paths}&k=${k}`
-      + (mode === 'approximate' ? '&graph=approximate' : '');
+      + (mode === 'approximate' ? '&graph=approximate' : '') + extra;
   await page.goto(url);
   await page.waitForFunction(() => document.body.dataset.bench, null, { timeout: TIMEOUT, polling: 50 });
   const error = await page.evaluate(() => window.benchError);
   if (error) throw new Error(error);
   return page.evaluate(() => window.benchResult);
+}
+
+async function kernelPage(page, origin) {
+  await page.goto(`${origin}/www/bench-kernel.html?graph=0`);
+  await page.waitForFunction(() => document.body.dataset.results, null, { timeout: TIMEOUT, polling: 100 });
+  const results = JSON.parse(await page.evaluate(() => document.body.dataset.results));
+  if (results.error) throw new Error(results.error);
+  return results;
 }
 
 async function indexPage(page, origin) {
@@ -140,7 +150,7 @@ try {
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  const out = mode === 'index' ? await indexPage(page, server.origin) : await benchPage(page, server.origin);
+  const out = await ({ index: indexPage, kernel: kernelPage }[mode] ?? benchPage)(page, server.origin);
   out.renderer_peak_kb = rendererPeakKb();
   out.console_errors = errors;
   process.stdout.write(JSON.stringify(out));

@@ -50,17 +50,32 @@ impl Source {
 pub struct FileSet {
     bytes: BTreeMap<String, Vec<u8>>,
     parsed: BTreeMap<String, FileContent>,
+    /// Each file's SHA-256, computed once: every analysis records it, and in WebAssembly the
+    /// software hash of a few MB takes longer than the analysis of a small input.
+    digests: BTreeMap<String, String>,
     used: Vec<InputRecord>,
 }
 
 impl FileSet {
     pub fn new(files: impl IntoIterator<Item = (String, Vec<u8>)>) -> FileSet {
-        FileSet { bytes: files.into_iter().collect(), parsed: BTreeMap::new(), used: Vec::new() }
+        FileSet { bytes: files.into_iter().collect(), parsed: BTreeMap::new(), digests: BTreeMap::new(), used: Vec::new() }
     }
 
     pub fn insert(&mut self, name: String, bytes: Vec<u8>) {
         self.parsed.remove(&name);
+        self.digests.remove(&name);
         self.bytes.insert(name, bytes);
+    }
+
+    /// Adds a file whose SHA-256 the caller computed already (the page's worker, with the
+    /// browser's native WebCrypto); refused unless it is 64 lower-case hex digits.
+    pub fn insert_with_digest(&mut self, name: String, bytes: Vec<u8>, sha256: String) -> Result<()> {
+        if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            return Err(Error::input(format!("{name}: '{sha256}' is not a SHA-256 digest in lower-case hex")));
+        }
+        self.insert(name.clone(), bytes);
+        self.digests.insert(name, sha256);
+        Ok(())
     }
 
     pub fn content(&mut self, file: &str) -> Result<&FileContent> {
@@ -76,8 +91,9 @@ impl FileSet {
     }
 
     fn record(&mut self, source: &Source, role: &str, shape: Vec<usize>) {
-        let digest_of = &self.bytes[&source.file];
-        self.used.push(InputRecord::new(&source.describe(), role, shape, digest_of));
+        let bytes = &self.bytes[&source.file];
+        let digest = self.digests.entry(source.file.clone()).or_insert_with(|| crate::report::sha256_hex(bytes)).clone();
+        self.used.push(InputRecord::new(&source.describe(), role, shape, digest));
     }
 
     pub fn matrix(&mut self, source: &Source, role: &str) -> Result<Matrix> {
@@ -762,5 +778,32 @@ impl GraphJob {
             warnings: self.warnings,
         };
         Ok((envelope, whole))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests_are_computed_once_or_taken_from_the_caller() {
+        let bytes = b"id\tlabel\n0\ta\n1\tb\n".to_vec();
+        let source = Source { file: "y.tsv".into(), field: Some("label".into()) };
+        let mut files = FileSet::new([("y.tsv".to_string(), bytes.clone())]);
+        files.column(&source, "labels").unwrap();
+        // `printf 'id\tlabel\n0\ta\n1\tb\n' | sha256sum`
+        let computed = files.used[0].sha256.clone();
+        assert_eq!(computed, "8bb781f096ff7b0d7ba321ae147a7d05b2e3ae0364edd34cf224ced197ce679b");
+        // A digest given with the file is recorded as given (the caller vouches for it).
+        let given = "ab".repeat(32);
+        files.insert_with_digest("y.tsv".into(), bytes.clone(), given.clone()).unwrap();
+        files.column(&source, "labels").unwrap();
+        assert_eq!(files.used[1].sha256, given);
+        // Replacing the file drops it.
+        files.insert("y.tsv".into(), bytes.clone());
+        files.column(&source, "labels").unwrap();
+        assert_eq!(files.used[2].sha256, computed);
+        let message = files.insert_with_digest("y.tsv".into(), bytes, "ABC".into()).unwrap_err().to_string();
+        assert!(message.contains("y.tsv") && message.contains("not a SHA-256 digest"), "{message}");
     }
 }

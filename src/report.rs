@@ -126,15 +126,14 @@ pub struct InputRecord {
 }
 
 impl InputRecord {
-    pub fn new(file: &str, role: &str, shape: Vec<usize>, bytes: &[u8]) -> InputRecord {
-        let digest = Sha256::digest(bytes);
-        InputRecord {
-            file: file.to_string(),
-            role: role.to_string(),
-            shape,
-            sha256: digest.iter().map(|b| format!("{b:02x}")).collect(),
-        }
+    pub fn new(file: &str, role: &str, shape: Vec<usize>, sha256: String) -> InputRecord {
+        InputRecord { file: file.to_string(), role: role.to_string(), shape, sha256 }
     }
+}
+
+/// Lower-case hex SHA-256 of a file's bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// CSV of the per-class table (label, n, pairs, score, sem, baseline), for export.

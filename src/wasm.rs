@@ -51,6 +51,13 @@ pub fn distance_kernel(data: Vec<f32>, rows: usize, cols: usize) -> std::result:
     Ok(crate::knn::product_kernel(&x))
 }
 
+/// Runs a small analysis so that the browser optimises the module's code before a person's
+/// first one (see `graph_convexity::warm_up`); returns its score.
+#[wasm_bindgen]
+pub fn warm_up() -> std::result::Result<f64, JsError> {
+    crate::graph_convexity::warm_up().map_err(js_error)
+}
+
 /// The files of one page session and the last neighbour graph, for drawing paths.
 #[wasm_bindgen]
 pub struct Session {
@@ -71,6 +78,14 @@ impl Session {
     pub fn add_file(&mut self, name: String, bytes: Vec<u8>) {
         self.files.insert(name, bytes);
         self.graph = None;
+    }
+
+    /// Adds a file with its SHA-256 (lower-case hex) computed by the caller, e.g. with
+    /// `crypto.subtle.digest`, which is native code and many times faster than hashing here.
+    pub fn add_file_with_digest(&mut self, name: String, bytes: Vec<u8>, sha256: String) -> std::result::Result<(), JsError> {
+        self.files.insert_with_digest(name, bytes, sha256).map_err(js_error)?;
+        self.graph = None;
+        Ok(())
     }
 
     pub fn graph(&mut self, request: JsValue, progress: &js_sys::Function) -> std::result::Result<JsValue, JsError> {

@@ -598,3 +598,11 @@ fn stratified_subsample_caps_classes_and_is_deterministic() {
     assert_eq!(sub.classes, labels.classes);
     assert!(sub.members().iter().all(|m| m.len() <= 10));
 }
+
+#[test]
+fn the_warm_up_run_scores_its_overlapping_classes() {
+    // Classes differ by one unit in one coordinate against unit noise in 128: far from
+    // separated, but above chance (1/8 plus direct edges).
+    let score = convexlens::graph_convexity::warm_up().unwrap();
+    assert!(score > 15.0 && score < 95.0, "{score}");
+}

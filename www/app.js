@@ -72,6 +72,7 @@ function writeHash() {
   }
   p.set('source', labelSource());
   if (!$('euclid-on').checked) p.set('euclid', '0');
+  if ($('graph-kind').value !== 'auto') p.set('graph', $('graph-kind').value);
   const hash = `#${p.toString()}`;
   if (location.hash !== hash) history.replaceState(null, '', hash);
 }
@@ -82,6 +83,7 @@ function applyHash() {
   for (const s of SETTINGS) $(s.id).value = p.has(s.key) ? p.get(s.key) : (s.def ?? '');
   if (p.get('source') === 'probe' || p.get('source') === 'head') $(`source-${p.get('source')}`).checked = true;
   $('euclid-on').checked = p.get('euclid') !== '0';
+  $('graph-kind').value = ['exact', 'approximate'].includes(p.get('graph')) ? p.get('graph') : 'auto';
   showEuclidOptions();
   return p.get('demo') === 'none' ? 'none' : DEMO;
 }
@@ -378,6 +380,7 @@ function plan(settings) {
     labels,
     per_class: settings.per,
     graph,
+    graphKind: $('graph-kind').value,
     euclid,
     models,
     title: demo ? 'Example: handwritten digits' : 'Your results',
@@ -433,7 +436,7 @@ async function runAnalysis() {
 
   const { per_class } = p;
   const steps = [];
-  steps.push({ label: 'Graph convexity', weight: 2, per: 2, go: async (on) => { run.graph = await analyst.run('graph', { embeddings: p.embeddings, labels: p.labels, options: p.graph, per_class }, on); } });
+  steps.push({ label: 'Graph convexity', weight: 2, per: 2, go: async (on) => { run.graph = await analyst.run('graph', { embeddings: p.embeddings, labels: p.labels, options: p.graph, per_class, graph: p.graphKind }, on); } });
   if (p.euclid) {
     steps.push({ label: 'Euclidean convexity', weight: p.euclid.head ? 0.3 : 3, per: 1, go: async (on) => {
       run.euclidean = await analyst.run('euclidean', { embeddings: p.embeddings, labels: p.labels, ...p.euclid, per_class }, on);
@@ -703,6 +706,7 @@ function wire() {
       writeHash();
     });
   }
+  $('graph-kind').addEventListener('change', writeHash);
   $('model-a-add-btn').addEventListener('click', () => addLayer(0, 'model-a'));
   $('model-b-add-btn').addEventListener('click', () => addLayer(1, 'model-b'));
   $('model-a-name').addEventListener('change', renderLayerLists);

@@ -82,8 +82,9 @@ export class Analyst {
     this.files.delete(name);
   }
 
-  async run(analysis, request, onProgress) {
-    const { result } = await this.request({ type: 'run', analysis, request }, onProgress);
+  /** `pool`: for benchmarks, `{ workers: 1 }` (no pool) or `{ poolMinRows }` (its threshold). */
+  async run(analysis, request, onProgress, pool = {}) {
+    const { result } = await this.request({ type: 'run', analysis, request, ...pool }, onProgress);
     if (Array.isArray(result.inputs)) result.inputs = result.inputs.filter((i) => !NOT_INPUTS.has(i.role));
     return result;
   }

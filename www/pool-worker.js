@@ -6,6 +6,7 @@ let part = null;
 let loaded = null;
 
 const ops = {
+  ping: () => true,
   init: ({ data, rows, cols, k }) => {
     part?.free();
     part = new wasm.GraphPart(data, rows, cols, k);
@@ -26,6 +27,8 @@ onmessage = async ({ data: message }) => {
   if (message.op === 'load') {
     loaded = import(message.glue).then((module) => {
       module.initSync({ module: message.module });
+      // Optimises the hot code before the first real run (graph_convexity::warm_up).
+      module.warm_up();
       wasm = module;
     });
     return;

@@ -7,7 +7,7 @@
 
 // Below this many rows one worker is as fast: copying the rows to every worker and merging
 // cost more than the search saves (measured in Chromium on 2 cores; see README).
-export const POOL_MIN_ROWS = 3000;
+export const POOL_MIN_ROWS = 500;
 
 // Workers beyond the cores only add copies of the rows.
 const MAX_WORKERS = 8;
@@ -36,6 +36,9 @@ export class Pool {
       worker.postMessage({ op: 'load', glue: this.glue, module: this.module });
       return worker;
     });
+    // Settles when every worker has loaded and warmed up its module (never rejects: a
+    // failed worker is replaced, and the next run reports the failure).
+    this.ready = this.all('ping').catch(() => {});
   }
 
   receive({ id, value, error, fatal }) {

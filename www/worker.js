@@ -23,6 +23,8 @@ const ready = (async () => {
   const [wasm, module] = await Promise.all([import(glue.href), compile(new URL('convexlens_bg.wasm', glue))]);
   await wasm.default({ module_or_path: module });
   if ((navigator.hardwareConcurrency || 1) > 1) pool = new Pool(glue.href, module);
+  wasm.warm_up();
+  await pool?.ready;
   return wasm;
 })();
 let session = null;
@@ -42,6 +44,15 @@ function progressReporter(id) {
   };
 }
 
+// The SHA-256 every result records, by the browser's native WebCrypto (far faster than the
+// module's own); null where it is unavailable (a page served over plain http from another
+// host is not a secure context), and the module hashes the file itself.
+async function digest(bytes) {
+  if (!globalThis.crypto?.subtle) return null;
+  const hash = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  return Array.from(hash, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 const messageOf = (error) => (error && error.message) ? error.message : String(error);
 
 async function handle(message) {
@@ -56,7 +67,9 @@ async function handle(message) {
         try {
           const bytes = new Uint8Array(await file.arrayBuffer());
           summaries.push(inspect(file.name, bytes));
-          session.add_file(file.name, bytes);
+          const sha256 = await digest(bytes);
+          if (sha256) session.add_file_with_digest(file.name, bytes, sha256);
+          else session.add_file(file.name, bytes);
         } catch (error) {
           errors.push({ file: file.name, message: messageOf(error) });
         }

@@ -15,6 +15,7 @@
 //! (default 20000 100000; d = 256, 10 classes): NN-descent build time, recall@10, and up to
 //! 40,000 rows the exact graph's time and both scores; above, the whole graph-convexity run
 //! (read, approximate graph, recall estimate, paths with baseline 5) through `run_graph`.
+//! `--write DIR` also saves each data set as DIR/approxN/{embeddings,labels}.npy for the page.
 //! Classes lie on M-dimensional subspaces (default 16) plus isotropic noise, since real
 //! embeddings have a low intrinsic dimension; `--latent 0` gives full-rank Gaussian classes.
 //! Peak memory is VmHWM from /proc, reset before each stage through /proc/self/clear_refs.
@@ -57,7 +58,21 @@ fn synthetic(per_class: usize) -> (Vec<u8>, Vec<String>) {
 }
 
 fn npy_bytes(rows: usize, cols: usize, data: &[f32]) -> Vec<u8> {
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    let mut out = npy_header("<f4", &format!("({rows}, {cols})"));
+    data.iter().for_each(|v| out.extend(v.to_le_bytes()));
+    out
+}
+
+/// Integer class names as an int64 .npy column.
+fn npy_labels(names: &[String]) -> Vec<u8> {
+    let mut out = npy_header("<i8", &format!("({},)", names.len()));
+    names.iter().for_each(|c| out.extend(c.parse::<i64>().expect("integer class names").to_le_bytes()));
+    out
+}
+
+/// A version-1 .npy header, padded so the data starts at a multiple of 64 bytes.
+fn npy_header(descr: &str, shape: &str) -> Vec<u8> {
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
     while (10 + header.len() + 1) % 64 != 0 {
         header.push(' ');
     }
@@ -65,7 +80,6 @@ fn npy_bytes(rows: usize, cols: usize, data: &[f32]) -> Vec<u8> {
     let mut out = b"\x93NUMPY\x01\x00".to_vec();
     out.extend((header.len() as u16).to_le_bytes());
     out.extend(header.as_bytes());
-    data.iter().for_each(|v| out.extend(v.to_le_bytes()));
     out
 }
 
@@ -201,6 +215,7 @@ fn load() -> String {
 fn approximate_bench(args: &[String]) {
     let mut options = NnDescentOptions::default();
     let mut latent = 16;
+    let mut write = None;
     let mut sizes = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -209,6 +224,7 @@ fn approximate_bench(args: &[String]) {
             "--pool" => options.pool = value().parse().expect("--pool N"),
             "--rho" => options.rho = value().parse().expect("--rho R"),
             "--latent" => latent = value().parse().expect("--latent M"),
+            "--write" => write = Some(value()),
             other => sizes.push(other.parse::<usize>().expect("row counts")),
         }
     }
@@ -220,6 +236,13 @@ fn approximate_bench(args: &[String]) {
     for n in sizes {
         println!("n = {n}, d = {d}, 10 classes, k = {k}; load average before: {}", load());
         let (x, names) = stage("generate", || clustered(n, d, 10, latent));
+        if let Some(dir) = &write {
+            let folder = format!("{dir}/approx{n}");
+            std::fs::create_dir_all(&folder).expect("create the data folder");
+            std::fs::write(format!("{folder}/embeddings.npy"), npy_bytes(n, d, &x.data)).expect("write embeddings.npy");
+            std::fs::write(format!("{folder}/labels.npy"), npy_labels(&names)).expect("write labels.npy");
+            println!("  wrote {folder}/embeddings.npy and labels.npy (for node bench/page.mjs approximate {folder})");
+        }
         let labels = Labels::from_strings(&names);
         let (approximate, stats) =
             stage("NN-descent + graph", || build_approximate(&x, k, &options, &mut silent()).expect("graph"));

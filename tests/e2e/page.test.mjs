@@ -1,5 +1,6 @@
 // End-to-end tests of the page (index.html + www/) in Debian's Chromium. Run: node --test tests/e2e/
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -253,4 +254,48 @@ test('f. the URL hash carries the settings; ?embed=1 gives the compact layout', 
   await shot(embedded.page, 'embed', false);
   assert.deepEqual(embedded.log.errors, []);
   await embedded.context.close();
+});
+
+test('g. a pooled run equals the command line bit for bit; the approximate graph shows its recall', async () => {
+  // 4,000 rows (above the pool's threshold) in 8 overlapping clusters of 32 dimensions.
+  let seed = 11;
+  const random = () => {
+    seed = (seed * 1664525 + 1013904223) >>> 0;
+    return seed / 2 ** 32;
+  };
+  const rows = 4000;
+  const data = Float32Array.from({ length: rows * 32 }, (_, t) => (Math.floor(t / 32) % 8 === t % 8 ? 0.3 : 0) + random());
+  const pooledEmb = write('pooled.npy', npy([rows, 32], data, '<f4'));
+  const pooledLabels = write('pooled_labels.npy', npy([rows], BigInt64Array.from({ length: rows }, (_, i) => BigInt(i % 8)), '<i8'));
+
+  const { context, page, log } = await open(browser, `${server.origin}/#demo=none&baseline=0&euclid=0`);
+  await page.setInputFiles('#file-input', [pooledEmb, pooledLabels]);
+  await page.waitForFunction(() => document.querySelectorAll('#files li').length === 2);
+  assert.equal(await run(page, 120000), 'done');
+  const exact = native(['graph', 'pooled.npy', '--labels', 'pooled_labels.npy', '--baseline', '0', '--graph', 'exact']);
+  assert.ok(exact.score > 30 && exact.score < 90, `overlapping classes: ${exact.score}`);
+  assert.equal(Number(await page.getAttribute('#graph-score', 'data-value')), exact.score, 'pooled page and native CLI');
+  // The digests the worker takes from WebCrypto are the command line's (and node's own).
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-json')]);
+  const saved = JSON.parse(readFileSync(await download.path(), 'utf8'));
+  const sha256 = (path) => createHash('sha256').update(readFileSync(path)).digest('hex');
+  assert.deepEqual(saved.graph_convexity.inputs.map((i) => i.sha256), [sha256(pooledEmb), sha256(pooledLabels)]);
+  assert.deepEqual(exact.inputs.map((i) => i.sha256), [sha256(pooledEmb), sha256(pooledLabels)]);
+  const workers = await page.evaluate(() => navigator.hardwareConcurrency);
+  const words = await page.textContent('#graph-neighbours');
+  assert.match(words, /Neighbour graph: exact \(chosen automatically: at most 20,000 items\)/);
+  if (workers > 1) assert.match(words, new RegExp(`Computed by ${Math.min(workers, 8)} workers in parallel`));
+
+  await page.selectOption('#graph-kind', 'approximate');
+  assert.match(await page.evaluate(() => location.hash), /&graph=approximate/);
+  assert.equal(await run(page, 120000), 'done');
+  const approximate = native(['graph', 'pooled.npy', '--labels', 'pooled_labels.npy', '--baseline', '0', '--graph', 'approximate']);
+  assert.equal(Number(await page.getAttribute('#graph-score', 'data-value')), approximate.score);
+  const recall = approximate.neighbour_graph.recall.recall;
+  assert.ok(recall > 0.9 && recall <= 1, `recall ${recall}`);
+  assert.match(await page.textContent('#graph-neighbours'), new RegExp(`approximate \\(NN-descent\\)\\. Measured recall@10: ${recall.toFixed(3)}`));
+  assert.match(await page.textContent('#warnings'), /approximate \(NN-descent\): estimated recall@10/);
+  await shot(page, 'approximate-graph');
+  assert.deepEqual(log.errors, []);
+  await context.close();
 });
