@@ -90,6 +90,12 @@ impl FileSet {
         Ok(&self.parsed[file])
     }
 
+    /// Starts an analysis: inputs recorded by an earlier one that failed are forgotten.
+    fn start_run(&mut self) -> Timer {
+        self.used.clear();
+        Timer::start()
+    }
+
     fn record(&mut self, source: &Source, role: &str, shape: Vec<usize>) {
         let bytes = &self.bytes[&source.file];
         let digest = self.digests.entry(source.file.clone()).or_insert_with(|| crate::report::sha256_hex(bytes)).clone();
@@ -258,6 +264,26 @@ fn default_memory_limit_mib() -> Option<u64> {
     cfg!(target_arch = "wasm32").then_some(2048)
 }
 
+/// Refuses, before any graph is built, an input whose estimated memory exceeds the limit.
+/// `copies`: further copies of the rows held elsewhere (the page's pool of workers).
+fn check_graph_memory(files: &FileSet, request: &GraphRequest, x: &Matrix, kind: GraphKind, copies: u64) -> Result<()> {
+    let Some(limit) = request.memory_limit_mib.or_else(default_memory_limit_mib) else { return Ok(()) };
+    // Held now: every file's bytes, the parsed embeddings and the matrix (and its subsample).
+    let parsed = 4 * (x.rows * x.cols) as u64;
+    let held = files.bytes.values().map(|b| b.len() as u64).sum::<u64>() + (3 + copies) * parsed;
+    check_memory(&request.embeddings.describe(), held, x.rows, x.cols, request.options.k, kind, limit.saturating_mul(1 << 20))
+}
+
+/// The rows and labels of a graph run after the subsampling it asks for, with its warnings.
+fn graph_inputs(files: &mut FileSet, request: &GraphRequest, timer: &mut Timer) -> Result<(Matrix, Labels, Option<SubsampleNote>, Vec<String>)> {
+    let x = files.matrix(&request.embeddings, "embeddings")?;
+    let labels = read_labels(files, &request.labels, x.rows)?;
+    timer.lap("read");
+    let mut warnings = Vec::new();
+    let (labels, mut m, subsample) = subsample(labels, vec![x], request.per_class, request.options.seed, &mut warnings);
+    Ok((m.remove(0), labels, subsample, warnings))
+}
+
 /// Also returns the neighbour graph when it covers every row (no subsampling), so a caller
 /// can answer path questions about the same rows without building it again.
 pub fn run_graph(
@@ -265,21 +291,11 @@ pub fn run_graph(
     request: &GraphRequest,
     progress: &mut dyn Progress,
 ) -> Result<(Envelope<GraphAnalysis, GraphRequest>, Option<NeighbourGraph>)> {
-    let mut timer = Timer::start();
-    let x = files.matrix(&request.embeddings, "embeddings")?;
-    let labels = read_labels(files, &request.labels, x.rows)?;
-    timer.lap("read");
-    let mut warnings = Vec::new();
-    let (labels, mut m, subsample) = subsample(labels, vec![x], request.per_class, request.options.seed, &mut warnings);
-    let x = m.remove(0);
+    let mut timer = files.start_run();
+    let (x, labels, subsample, mut warnings) = graph_inputs(files, request, &mut timer)?;
     let k = request.options.k;
     let kind = request.graph.resolve(x.rows);
-    if let Some(limit) = request.memory_limit_mib.or_else(default_memory_limit_mib) {
-        // Held now: every file's bytes, the parsed embeddings and the matrix (and its subsample).
-        let parsed = 4 * (x.rows * x.cols) as u64;
-        let held = files.bytes.values().map(|b| b.len() as u64).sum::<u64>() + 3 * parsed;
-        check_memory(&request.embeddings.describe(), held, x.rows, x.cols, k, kind, limit.saturating_mul(1 << 20))?;
-    }
+    check_graph_memory(files, request, &x, kind, 0)?;
     let (graph, neighbour_graph) = match kind {
         GraphKind::Approximate => {
             let options = NnDescentOptions { seed: request.options.seed, ..NnDescentOptions::default() };
@@ -293,12 +309,10 @@ pub fn run_graph(
                 recall.recall.map_or("unknown".to_string(), |r| format!("{r:.3}")),
                 recall.sample_rows
             ));
-            let info = GraphInfo { requested: request.graph, kind, auto_approximate_above: AUTO_APPROXIMATE_ABOVE, nn_descent: Some(stats), recall: Some(recall) };
-            (graph, info)
+            (graph, GraphInfo::approximate(request.graph, stats, recall))
         }
         _ => {
-            let info = GraphInfo { requested: request.graph, kind, auto_approximate_above: AUTO_APPROXIMATE_ABOVE, nn_descent: None, recall: None };
-            (NeighbourGraph::build(&x, k, progress)?, info)
+            (NeighbourGraph::build(&x, k, progress)?, GraphInfo::exact(request.graph))
         }
     };
     timer.lap("neighbours");
@@ -393,7 +407,7 @@ pub fn run_euclidean(
     request: &EuclideanRequest,
     progress: &mut dyn Progress,
 ) -> Result<Envelope<EuclideanConvexity, EuclideanRequest>> {
-    let mut timer = Timer::start();
+    let mut timer = files.start_run();
     let x = files.matrix(&request.embeddings, "embeddings")?;
     let labels = read_labels(files, &request.labels, x.rows)?;
     let head = match &request.head {
@@ -473,7 +487,7 @@ pub fn run_layers(
     if request.layers.is_empty() {
         return Err(Error::input("give at least one layer file"));
     }
-    let mut timer = Timer::start();
+    let mut timer = files.start_run();
     let mut matrices = Vec::new();
     for source in &request.layers {
         matrices.push(files.matrix(source, "layer")?);
@@ -545,7 +559,7 @@ pub fn run_correlate(
     request: &CorrelateRequest,
     progress: &mut dyn Progress,
 ) -> Result<Envelope<RecallCorrelation, CorrelateRequest>> {
-    let mut timer = Timer::start();
+    let mut timer = files.start_run();
     let pre = files.matrix(&request.pretrained, "pretrained embeddings")?;
     let labels = read_labels(files, &request.labels, pre.rows)?;
     let predicted = match &request.predictions {
@@ -629,7 +643,7 @@ pub fn run_memorization(
     request: &MemorizationRequest,
     progress: &mut dyn Progress,
 ) -> Result<Envelope<crate::memorization_report::MemorizationReport, MemorizationRequest>> {
-    let mut timer = Timer::start();
+    let mut timer = files.start_run();
     let mut x = files.matrix(&request.embeddings, "embeddings")?;
     let train_rows = x.rows;
     if let Some(test) = &request.test_embeddings {
@@ -714,25 +728,21 @@ pub struct GraphJob {
 }
 
 /// `None`, recording no inputs, unless the run builds the exact graph of at least `min_rows`
-/// rows (after subsampling).
-pub fn begin_graph(files: &mut FileSet, request: &GraphRequest, min_rows: usize) -> Result<Option<GraphJob>> {
-    let recorded = files.used.len();
-    let mut timer = Timer::start();
-    let x = files.matrix(&request.embeddings, "embeddings")?;
-    let labels = read_labels(files, &request.labels, x.rows)?;
-    timer.lap("read");
-    let mut warnings = Vec::new();
-    let (labels, mut m, subsample) = subsample(labels, vec![x], request.per_class, request.options.seed, &mut warnings);
-    let x = m.remove(0);
+/// rows (after subsampling) and `workers` copies of them fit in memory.
+pub fn begin_graph(files: &mut FileSet, request: &GraphRequest, min_rows: usize, workers: usize) -> Result<Option<GraphJob>> {
+    let mut timer = files.start_run();
+    let (x, labels, subsample, warnings) = graph_inputs(files, request, &mut timer)?;
     let k = request.options.k;
     if x.rows < min_rows || request.graph.resolve(x.rows) != GraphKind::Exact {
-        files.used.truncate(recorded);
+        files.used.clear();
         return Ok(None);
     }
-    if let Some(limit) = request.memory_limit_mib.or_else(default_memory_limit_mib) {
-        let parsed = 4 * (x.rows * x.cols) as u64;
-        let held = files.bytes.values().map(|b| b.len() as u64).sum::<u64>() + 3 * parsed;
-        check_memory(&request.embeddings.describe(), held, x.rows, x.cols, k, GraphKind::Exact, limit.saturating_mul(1 << 20))?;
+    // Each pool worker holds the rows twice in wasm (as given and centred) and once in JS,
+    // and this worker one more JS copy to send them: where that does not fit, one worker runs
+    // the analysis (and applies the single-copy check itself).
+    if check_graph_memory(files, request, &x, GraphKind::Exact, 3 * workers as u64 + 1).is_err() {
+        files.used.clear();
+        return Ok(None);
     }
     NeighbourGraph::check(x.rows, k)?;
     let plan = crate::graph_convexity::PathPlan::new(&labels, &request.options)?;
@@ -759,13 +769,7 @@ impl GraphJob {
         let convexity = crate::graph_convexity::summarise(&graph, &self.labels, &self.plan, scores);
         self.timer.lap("paths and scores");
         graph_warnings(&convexity, &mut self.warnings);
-        let neighbour_graph = GraphInfo {
-            requested: self.request.graph,
-            kind: GraphKind::Exact,
-            auto_approximate_above: AUTO_APPROXIMATE_ABOVE,
-            nn_descent: None,
-            recall: None,
-        };
+        let neighbour_graph = GraphInfo::exact(self.request.graph);
         let whole = self.subsample.is_none().then_some(graph);
         let envelope = Envelope {
             schema: SCHEMA,

@@ -314,7 +314,8 @@ impl PairSearch {
         Some(())
     }
 
-    /// Length of the path of the last `run` that found one.
+    /// Length of the path found by the last `run` (0 when source = target; meaningless
+    /// when it found none).
     pub fn length(&self) -> f64 {
         self.length
     }

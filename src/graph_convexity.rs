@@ -127,7 +127,6 @@ pub fn graph_convexity(
     score_on_graph(&graph, labels, options, progress)
 }
 
-/// The scores on a graph already built (so a layer sweep or a page can reuse it).
 /// A small graph-convexity run on generated data (512 rows of 128 dimensions, 8 classes,
 /// sampled pairs and one chance permutation, so every search routine runs). The page's
 /// workers call it once after loading: V8 first runs WebAssembly from quickly compiled
@@ -142,6 +141,7 @@ pub fn warm_up() -> Result<f64> {
     Ok(graph_convexity(&Matrix::new(n, d, data)?, &Labels::from_strings(&names), &options, &mut crate::progress::silent())?.score)
 }
 
+/// The scores on a graph already built (so a layer sweep or a page can reuse it).
 pub fn score_on_graph(
     g: &NeighbourGraph,
     labels: &Labels,

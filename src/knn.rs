@@ -263,7 +263,8 @@ pub fn product_kernel(x: &Matrix) -> f64 {
         let g = products::block(&prep.centred, prep.cols, a * BLOCK..((a + 1) * BLOCK).min(n), b * BLOCK..((b + 1) * BLOCK).min(n), &mut buffers);
         std::hint::black_box(g);
     }
-    (n * (n + 1)) as f64 * x.cols as f64
+    // In f64: n·(n+1) overflows wasm32's usize from n = 65,536.
+    n as f64 * (n as f64 + 1.0) * x.cols as f64
 }
 
 /// The f32 products c_i·c_j of one block pair, as `g[(i − a0)·BLOCK + (j − b0)]`. When the
@@ -399,7 +400,7 @@ pub fn squared_distance(a: &[f32], b: &[f32]) -> f64 {
 
 /// ‖a−b‖² in f64 with eight partial sums in a fixed order: several times faster than
 /// [`squared_distance`]'s serial sum and the same on every platform, for uses that compare
-/// or bound distances rather than report them (the recall estimate, A*'s heuristic).
+/// or bound distances rather than report them (the recall estimate).
 pub fn squared_distance_lanes(a: &[f32], b: &[f32]) -> f64 {
     let mut lanes = [0.0f64; 8];
     let mut ca = a.chunks_exact(8);

@@ -589,6 +589,22 @@ pub struct GraphInfo {
     pub recall: Option<RecallEstimate>,
 }
 
+impl GraphInfo {
+    pub fn exact(requested: GraphKind) -> GraphInfo {
+        GraphInfo { requested, kind: GraphKind::Exact, auto_approximate_above: AUTO_APPROXIMATE_ABOVE, nn_descent: None, recall: None }
+    }
+
+    pub fn approximate(requested: GraphKind, stats: NnDescentStats, recall: RecallEstimate) -> GraphInfo {
+        GraphInfo {
+            requested,
+            kind: GraphKind::Approximate,
+            auto_approximate_above: AUTO_APPROXIMATE_ABOVE,
+            nn_descent: Some(stats),
+            recall: Some(recall),
+        }
+    }
+}
+
 /// Estimated peak bytes of building a neighbour graph of `kind` (resolved) for n rows of d
 /// columns and scoring paths on it, beyond the input matrix. Deliberately generous: every
 /// vector counted at its full capacity and 8-byte indices assumed.

@@ -96,11 +96,13 @@ impl Session {
         to_js(&envelope)
     }
 
-    /// Starts a graph run for a pool of workers (www/pool.js) when it builds the exact graph
-    /// of at least `min_rows` rows: returns its sizes, or null when `graph` should run it.
-    pub fn graph_begin(&mut self, request: JsValue, min_rows: usize) -> std::result::Result<JsValue, JsError> {
+    /// Starts a graph run for a pool of `workers` workers (www/pool.js) when it builds the
+    /// exact graph of at least `min_rows` rows and their copies fit in memory: returns its
+    /// sizes, or null when `graph` should run it.
+    pub fn graph_begin(&mut self, request: JsValue, min_rows: usize, workers: usize) -> std::result::Result<JsValue, JsError> {
         let request: GraphRequest = from_js(request, "graph request")?;
-        self.job = analysis::begin_graph(&mut self.files, &request, min_rows).map_err(js_error)?;
+        self.job = None;
+        self.job = analysis::begin_graph(&mut self.files, &request, min_rows, workers).map_err(js_error)?;
         let Some(job) = &self.job else { return Ok(JsValue::NULL) };
         #[derive(Serialize)]
         struct Sizes<'a> {
@@ -121,6 +123,11 @@ impl Session {
             queries: job.plan.num_queries(),
             classes: &job.labels.classes,
         })
+    }
+
+    /// Forgets the run begun (after the pool failed), releasing its copy of the rows.
+    pub fn graph_abandon(&mut self) {
+        self.job = None;
     }
 
     /// The rows of the run begun, row-major, and their class codes.

@@ -94,16 +94,7 @@ fn small_inputs_match_the_exact_lists() {
 }
 
 fn npy(x: &Matrix) -> Vec<u8> {
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, {}), }}", x.rows, x.cols);
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend((header.len() as u16).to_le_bytes());
-    out.extend(header.as_bytes());
-    x.data.iter().for_each(|v| out.extend(v.to_le_bytes()));
-    out
+    convexlens::io::npy_f32(x.rows, x.cols, &x.data)
 }
 
 fn files_and_request(n: usize, d: usize, graph: GraphKind, memory_limit_mib: Option<u64>) -> (FileSet, GraphRequest) {

@@ -37,16 +37,7 @@ fn workdir(test: &str) -> WorkDir {
 
 /// A version 1.0 `.npy` file with this header dict and these data bytes.
 fn npy_bytes(header: &str, data: &[u8]) -> Vec<u8> {
-    let mut header = header.to_string();
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend((header.len() as u16).to_le_bytes());
-    bytes.extend(header.as_bytes());
-    bytes.extend(data);
-    bytes
+    convexlens::io::npy_v1(header, data)
 }
 
 /// A float32 matrix as `.npy`.

@@ -726,16 +726,7 @@ fn workdir(test: &str) -> WorkDir {
 
 /// A version 1.0 `.npy` file holding a float32 matrix.
 fn f32_npy(x: &Matrix) -> Vec<u8> {
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, {}), }}", x.rows, x.cols);
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend((header.len() as u16).to_le_bytes());
-    bytes.extend(header.as_bytes());
-    bytes.extend(x.data.iter().flat_map(|v| v.to_le_bytes()));
-    bytes
+    convexlens::io::npy_f32(x.rows, x.cols, &x.data)
 }
 
 fn write_inputs(dir: &Path, s: &Synthetic) -> (String, String) {

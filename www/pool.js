@@ -12,20 +12,26 @@ export const POOL_MIN_ROWS = 500;
 // Workers beyond the cores only add copies of the rows.
 const MAX_WORKERS = 8;
 
+// After this many failures (a worker that cannot load, or traps) the pool is not started
+// again: the analysis worker runs every analysis alone.
+const MAX_FAILURES = 3;
+
 export class Pool {
   /** `glue`: URL of the wasm-bindgen module to import; `module`: its compiled WebAssembly.Module. */
   constructor(glue, module, size = Math.min(navigator.hardwareConcurrency || 1, MAX_WORKERS)) {
     this.size = size;
     this.glue = glue;
     this.module = module;
+    // Ids stay unique across respawns, so a late reply of a replaced worker matches nothing.
+    this.nextId = 1;
+    this.pending = new Map();
+    this.failures = 0;
     this.spawn();
   }
 
   // Spawned when the analysis worker starts, so their scripts load with the page and no
   // request leaves the tab during an analysis.
   spawn() {
-    this.nextId = 1;
-    this.pending = new Map();
     this.workers = Array.from({ length: this.size }, () => {
       const worker = new Worker(new URL('./pool-worker.js', import.meta.url), { type: 'module' });
       worker.onmessage = ({ data }) => this.receive(data);
@@ -47,16 +53,22 @@ export class Pool {
     this.pending.delete(id);
     if (error === undefined) return job.resolve(value);
     const e = new Error(error);
+    job.reject(e);
     // A trap leaves that instance unusable: start the pool afresh for the next run.
     if (fatal) this.fail(e);
-    else job.reject(e);
   }
 
-  /** Rejects everything pending and replaces the workers. */
+  /** Rejects everything pending and replaces the workers (or retires the pool). */
   fail(error) {
     for (const job of this.pending.values()) job.reject(error);
+    this.pending.clear();
     for (const worker of this.workers) worker.terminate();
-    this.spawn();
+    this.workers = [];
+    if (++this.failures < MAX_FAILURES) this.spawn();
+  }
+
+  get retired() {
+    return this.failures >= MAX_FAILURES;
   }
 
   call(w, op, args = {}, transfer = []) {
@@ -92,13 +104,13 @@ export class Pool {
    * rows, or not the exact graph): then `session.graph` runs it alone.
    */
   async graph(session, request, progress, minRows = POOL_MIN_ROWS) {
-    const sizes = session.graph_begin(request, minRows);
+    if (this.retired) return null;
+    const sizes = session.graph_begin(request, minRows, this.size);
     if (!sizes) return null;
     const { rows, cols, k, block_pairs: blockPairs, sources, queries, classes } = sizes;
     const workers = this.size;
-    const report = (stage, fraction) => progress(stage, fraction, workers);
     try {
-      report('nearest neighbours', 0);
+      progress('nearest neighbours', 0);
       await this.all('init', { data: session.graph_matrix(), rows, cols, k });
 
       // Block pairs in small tasks, for balance and progress; any split merges the same.
@@ -107,7 +119,7 @@ export class Pool {
       let scanned = 0;
       await this.each(pairTasks, async (w, t) => {
         await this.call(w, 'scan', { first: t * pairStep, end: (t + 1) * pairStep });
-        report('nearest neighbours', (++scanned / pairTasks) * 0.95);
+        progress('nearest neighbours', (++scanned / pairTasks) * 0.95);
       });
       const candidates = await this.all('candidates');
       const cap = candidates[0][0].length / rows;
@@ -135,9 +147,9 @@ export class Pool {
       const lists = { lens: concat(Uint32Array, 0), rows: concat(Uint32Array, 1), dists: concat(Float64Array, 2) };
       const exhaustive = refined.reduce((n, r) => n + r[3], 0);
       session.graph_neighbours(lists.lens, lists.rows, lists.dists, exhaustive);
-      report('nearest neighbours', 1);
+      progress('nearest neighbours', 1);
 
-      report('shortest paths', 0);
+      progress('shortest paths', 0);
       await this.all('graph', { ...lists, classes, codes: session.graph_codes(), options: request.options ?? {} });
       const scores = new Float64Array(queries);
       const sourceStep = Math.max(1, Math.ceil(sources / (32 * workers)));
@@ -146,7 +158,7 @@ export class Pool {
       await this.each(sourceTasks, async (w, t) => {
         const [query, score] = await this.call(w, 'paths', { first: t * sourceStep, end: (t + 1) * sourceStep });
         for (let i = 0; i < query.length; i++) scores[query[i]] = score[i];
-        report('shortest paths', ++searched / sourceTasks);
+        progress('shortest paths', ++searched / sourceTasks);
       });
       const result = session.graph_finish(scores);
       result.workers = workers;

@@ -34,10 +34,10 @@ let session = null;
 function progressReporter(id) {
   let last = 0;
   let lastStage = '';
-  return (stage, fraction, workers = 1) => {
+  return (stage, fraction) => {
     const now = performance.now();
     if (stage !== lastStage || now - last > 50 || fraction >= 1) {
-      postMessage({ type: 'progress', id, stage, fraction, workers });
+      postMessage({ type: 'progress', id, stage, fraction });
       last = now;
       lastStage = stage;
     }
@@ -82,10 +82,20 @@ async function handle(message) {
       const progress = progressReporter(id);
       // `workers: 1` keeps a graph run in this worker; `poolMinRows` overrides the pool's
       // threshold (both for tests and benchmarks; the page sends neither).
-      const pooled = run === 'graph' && pool && message.workers !== 1
-        ? await pool.graph(session, message.request, progress, message.poolMinRows) : null;
+      let pooled = null;
+      let poolError = null;
+      if (run === 'graph' && pool && message.workers !== 1) {
+        try {
+          pooled = await pool.graph(session, message.request, progress, message.poolMinRows);
+        } catch (error) {
+          // One worker computes the same result (and reports the input's own errors again).
+          session.graph_abandon();
+          poolError = messageOf(error);
+        }
+      }
       const result = pooled ?? session[run](message.request, progress);
       if (run === 'graph') result.workers ??= 1;
+      if (poolError) result.warnings.push(`the pool of workers failed (${poolError}), so one worker computed this result`);
       return { type: 'result', id, result };
     }
     case 'projection': {

@@ -29,7 +29,7 @@ use convexlens::tracing::TracingOptions;
 use convexlens::analysis::{run_graph, FileSet, GraphRequest, Source};
 use convexlens::graph_convexity::{score_on_graph, GraphOptions, NeighbourGraph};
 use convexlens::nndescent::{build_approximate, estimate_recall, GraphKind, NnDescentOptions};
-use convexlens::io::read_file;
+use convexlens::io::{npy_f32, npy_v1, read_file};
 use convexlens::progress::silent;
 use convexlens::rng::{Purpose, Rng};
 use std::time::Instant;
@@ -54,33 +54,13 @@ fn synthetic(per_class: usize) -> (Vec<u8>, Vec<String>) {
             labels.push(c.to_string());
         }
     }
-    (npy_bytes(CLASSES * per_class, DIM, &data), labels)
-}
-
-fn npy_bytes(rows: usize, cols: usize, data: &[f32]) -> Vec<u8> {
-    let mut out = npy_header("<f4", &format!("({rows}, {cols})"));
-    data.iter().for_each(|v| out.extend(v.to_le_bytes()));
-    out
+    (npy_f32(CLASSES * per_class, DIM, &data), labels)
 }
 
 /// Integer class names as an int64 .npy column.
 fn npy_labels(names: &[String]) -> Vec<u8> {
-    let mut out = npy_header("<i8", &format!("({},)", names.len()));
-    names.iter().for_each(|c| out.extend(c.parse::<i64>().expect("integer class names").to_le_bytes()));
-    out
-}
-
-/// A version-1 .npy header, padded so the data starts at a multiple of 64 bytes.
-fn npy_header(descr: &str, shape: &str) -> Vec<u8> {
-    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend((header.len() as u16).to_le_bytes());
-    out.extend(header.as_bytes());
-    out
+    let values: Vec<u8> = names.iter().flat_map(|c| c.parse::<i64>().expect("integer class names").to_le_bytes()).collect();
+    npy_v1(&format!("{{'descr': '<i8', 'fortran_order': False, 'shape': ({},), }}", names.len()), &values)
 }
 
 fn reset_peak() {
@@ -125,7 +105,7 @@ fn memorization_data(write: Option<&str>) -> GroupedData {
     }
     if let Some(dir) = write {
         std::fs::create_dir_all(dir).expect("create the data folder");
-        std::fs::write(format!("{dir}/embeddings.npy"), npy_bytes(train + test, d, &data)).expect("write embeddings.npy");
+        std::fs::write(format!("{dir}/embeddings.npy"), npy_f32(train + test, d, &data)).expect("write embeddings.npy");
         let rows: String = (0..train + test)
             .map(|i| format!("{}\t{}\t{}\n", labels[i], attrs[i], if i < train { "train" } else { "test" }))
             .collect();
@@ -239,7 +219,7 @@ fn approximate_bench(args: &[String]) {
         if let Some(dir) = &write {
             let folder = format!("{dir}/approx{n}");
             std::fs::create_dir_all(&folder).expect("create the data folder");
-            std::fs::write(format!("{folder}/embeddings.npy"), npy_bytes(n, d, &x.data)).expect("write embeddings.npy");
+            std::fs::write(format!("{folder}/embeddings.npy"), npy_f32(n, d, &x.data)).expect("write embeddings.npy");
             std::fs::write(format!("{folder}/labels.npy"), npy_labels(&names)).expect("write labels.npy");
             println!("  wrote {folder}/embeddings.npy and labels.npy (for node bench/page.mjs approximate {folder})");
         }
@@ -274,7 +254,7 @@ fn approximate_bench(args: &[String]) {
                 on_approximate.score - on_exact.score
             );
         } else {
-            let bytes = npy_bytes(n, d, &x.data);
+            let bytes = npy_f32(n, d, &x.data);
             let labels_tsv = names.iter().map(|c| format!("class {c}\n")).collect::<String>().into_bytes();
             drop(x);
             let request = GraphRequest {

@@ -21,6 +21,7 @@ mod npz;
 mod safetensors;
 mod text;
 
+pub use npy::{npy_f32, npy_v1};
 use serde::Serialize;
 
 use crate::data::Matrix;

@@ -8,6 +8,29 @@ use super::{check_dimensions, shape_text, ArrayData, NamedArray, Parsed};
 
 pub(super) const MAGIC: &[u8] = b"\x93NUMPY";
 
+/// A version 1.0 `.npy` file with this header dict and these data bytes, the header padded
+/// as numpy pads it (for tests, benchmarks and generated data; the core only reads).
+pub fn npy_v1(header: &str, data: &[u8]) -> Vec<u8> {
+    let mut header = header.to_string();
+    while (MAGIC.len() + 4 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = MAGIC.to_vec();
+    bytes.extend([1, 0]);
+    bytes.extend((header.len() as u16).to_le_bytes());
+    bytes.extend(header.as_bytes());
+    bytes.extend(data);
+    bytes
+}
+
+/// A little-endian float32 matrix (`cols` = 0: a vector) as a version 1.0 `.npy` file.
+pub fn npy_f32(rows: usize, cols: usize, data: &[f32]) -> Vec<u8> {
+    let shape = if cols == 0 { format!("({rows},)") } else { format!("({rows}, {cols})") };
+    let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+    npy_v1(&format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}"), &bytes)
+}
+
 /// What one value of the array is.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Dtype {

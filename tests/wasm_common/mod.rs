@@ -105,19 +105,6 @@ pub fn errors_are_values_not_panics() {
     assert!(message.starts_with("bad.npy:"), "{message}");
 }
 
-fn npy_f32(rows: usize, cols: usize, data: &[f32]) -> Vec<u8> {
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend((header.len() as u16).to_le_bytes());
-    out.extend(header.as_bytes());
-    data.iter().for_each(|v| out.extend(v.to_le_bytes()));
-    out
-}
-
 /// The phases of a graph run spread as www/pool.js spreads them (three workers, block pairs
 /// and sources dealt out of order, rows refined in ranges) give the very result of one
 /// `Session::graph` call, apart from the timings.
@@ -142,7 +129,7 @@ pub fn pooled_phases_match_single_run() {
         std::iter::once("id\tlabel\n".to_string()).chain((0..rows).map(|i| format!("{i}\tc{}\n", i % 5))).collect();
     let session = || {
         let mut session = Session::new();
-        session.add_file("x.npy".into(), npy_f32(rows, cols, &data));
+        session.add_file("x.npy".into(), convexlens::io::npy_f32(rows, cols, &data));
         session.add_file("y.tsv".into(), labels.clone().into_bytes());
         session
     };
@@ -163,7 +150,7 @@ pub fn pooled_phases_match_single_run() {
     let single = without_timings(rust(session().graph(js(&request), &ignore_progress).map_err(JsValue::from).unwrap()));
 
     let mut coordinator = session();
-    let sizes = rust(coordinator.graph_begin(js(&request), 0).map_err(JsValue::from).unwrap());
+    let sizes = rust(coordinator.graph_begin(js(&request), 0, 3).map_err(JsValue::from).unwrap());
     let size = |key: &str| sizes[key].as_u64().unwrap() as usize;
     assert_eq!(size("block_pairs"), 6);
     let matrix = coordinator.graph_matrix().map_err(JsValue::from).unwrap();
