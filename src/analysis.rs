@@ -267,11 +267,15 @@ fn default_memory_limit_mib() -> Option<u64> {
 /// Refuses, before any graph is built, an input whose estimated memory exceeds the limit.
 /// `copies`: further copies of the rows held elsewhere (the page's pool of workers).
 fn check_graph_memory(files: &FileSet, request: &GraphRequest, x: &Matrix, kind: GraphKind, copies: u64) -> Result<()> {
-    let Some(limit) = request.memory_limit_mib.or_else(default_memory_limit_mib) else { return Ok(()) };
+    check_memory_for(files, &request.embeddings, request.memory_limit_mib, request.options.k, x, kind, copies)
+}
+
+fn check_memory_for(files: &FileSet, source: &Source, limit_mib: Option<u64>, k: usize, x: &Matrix, kind: GraphKind, copies: u64) -> Result<()> {
+    let Some(limit) = limit_mib.or_else(default_memory_limit_mib) else { return Ok(()) };
     // Held now: every file's bytes, the parsed embeddings and the matrix (and its subsample).
     let parsed = 4 * (x.rows * x.cols) as u64;
     let held = files.bytes.values().map(|b| b.len() as u64).sum::<u64>() + (3 + copies) * parsed;
-    check_memory(&request.embeddings.describe(), held, x.rows, x.cols, request.options.k, kind, limit.saturating_mul(1 << 20))
+    check_memory(&source.describe(), held, x.rows, x.cols, k, kind, limit.saturating_mul(1 << 20))
 }
 
 /// The rows and labels of a graph run after the subsampling it asks for, with its warnings.
@@ -465,6 +469,9 @@ pub struct LayersRequest {
     pub euclidean: Option<EuclideanOptions>,
     #[serde(default)]
     pub per_class: Option<usize>,
+    /// As in [`GraphRequest`]: refuse inputs estimated to need more MiB than this.
+    #[serde(default)]
+    pub memory_limit_mib: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -508,6 +515,10 @@ pub fn run_layers(
     let mut warnings = Vec::new();
     let (labels, matrices, subsample) = subsample(labels, matrices, request.per_class, request.graph.seed, &mut warnings);
     let total = matrices.len();
+    // Every layer is held at once (parsed and as a matrix) while each graph is built.
+    for (x, source) in matrices.iter().zip(&request.layers) {
+        check_memory_for(files, source, request.memory_limit_mib, request.graph.k, x, GraphKind::Exact, 2 * (total as u64 - 1))?;
+    }
     let mut out = Vec::new();
     for (i, (x, source)) in matrices.iter().zip(&request.layers).enumerate() {
         let layer = source.describe();

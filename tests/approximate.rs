@@ -163,3 +163,21 @@ fn a_browser_sized_limit_refuses_a_million_wide_rows() {
     let held = 3 * 256 * 4 * 100_000u64;
     assert!(convexlens::nndescent::check_memory("ok.npy", held, 100_000, 256, 10, GraphKind::Approximate, 2 << 30).is_ok());
 }
+
+#[test]
+fn a_layer_sweep_is_refused_when_its_layers_will_not_fit() {
+    let (files, request) = files_and_request(1_000, 16, GraphKind::Exact, None);
+    let layers = |limit| convexlens::analysis::LayersRequest {
+        layers: vec![request.embeddings.clone(), request.embeddings.clone()],
+        labels: request.labels.clone(),
+        graph: request.options.clone(),
+        euclidean: None,
+        per_class: None,
+        memory_limit_mib: limit,
+    };
+    let mut set = files;
+    let message = convexlens::analysis::run_layers(&mut set, &layers(Some(1)), &mut silent()).err().expect("over the limit").to_string();
+    assert!(message.starts_with("emb.npy: 1000 rows x 16 columns with k = 10 need an estimated"), "{message}");
+    let result = convexlens::analysis::run_layers(&mut set, &layers(Some(2048)), &mut silent()).unwrap();
+    assert_eq!(result.result.layers.len(), 2);
+}

@@ -308,6 +308,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 graph: graph.options(),
                 euclidean: euclidean.then(|| EuclideanOptions { seed: graph.seed, ..EuclideanOptions::default() }),
                 per_class: graph.per_class,
+                memory_limit_mib: None,
             };
             let mut files = FileSet::new(inputs.files);
             print(&analysis::run_layers(&mut files, &request, &mut progress).map_err(fail)?)
