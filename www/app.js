@@ -5,6 +5,7 @@
 // drops ever leaves the tab.
 import { Analyst, Cancelled } from './client.js';
 import { readLabels } from './labels.js';
+import { RunBar } from './runbar.js';
 import * as memorization from './memorization.js';
 import * as render from './render.js';
 import * as S from './sources.js';
@@ -587,65 +588,34 @@ async function showPath(a, b) {
 
 // ------------------------------------------------------------------ progress, status, errors
 
-function setStatus(text) {
-  $('status').textContent = text;
-}
+const bar = new RunBar('', document.body);
+const setStatus = (text) => bar.status(text);
+const showRunError = (message) => bar.error(message);
+const clearRunError = () => bar.clearError();
 
 function startProgress() {
-  $('runbar').hidden = false;
-  $('runbar').classList.add('running');
-  $('progress-label').textContent = 'Working';
-  $('cancel').hidden = false;
-  $('progress').value = 0;
-  $('progress-text').textContent = 'starting…';
-  document.body.dataset.run = 'running';
-  setStatus(state.mode === 'demo' ? 'Computing the example…' : 'Computing…');
+  bar.start(state.mode === 'demo' ? 'Computing the example…' : 'Computing…');
   checkInputs();
 }
 
-let lastStage = '';
-function showProgress(stage, fraction) {
-  $('progress').value = fraction;
-  $('progress-text').textContent = `${stage} · ${Math.floor(100 * fraction)}%`;
-  // Announce a new step, not every percent.
-  const step = stage.split(':')[0];
-  if (step !== lastStage) {
-    lastStage = step;
-    setStatus(`Computing: ${step}…`);
-  }
-}
+/** `stage` is "step: detail"; the step is announced. */
+const showProgress = (stage, fraction) => bar.progress(stage, fraction, stage.split(':')[0]);
 
 function finishProgress(how, message) {
   state.job = null;
-  lastStage = '';
-  document.body.dataset.run = how;
-  document.body.dataset.finished = String(Number(document.body.dataset.finished ?? 0) + 1);
-  $('runbar').hidden = how !== 'cancelled';
-  $('runbar').classList.remove('running');
-  $('cancel').hidden = true;
-  if (how === 'done') $('progress').value = 1;
-  setStatus(message);
+  bar.finish(how, message);
   checkInputs();
 }
 
 function cancel() {
   if (!state.job) return;
-  const at = Math.floor(100 * $('progress').value);
   state.job.aborted = true;
   analyst.cancel();
-  finishProgress('cancelled', `Cancelled at ${at}%. Nothing is running now; press Run to start again.`);
-  $('progress-label').textContent = 'Cancelled';
-  $('progress-text').textContent = `Cancelled at ${at}%`;
+  state.job = null;
+  bar.cancelled();
+  checkInputs();
   if (state.run) render.nothing(state.run, 'No results: the run was cancelled. Press Run to start again.');
   $('run').focus();
-}
-
-function showRunError(message) {
-  $('run-errors').replaceChildren(el('p', { class: 'error' }, message));
-}
-
-function clearRunError() {
-  $('run-errors').replaceChildren();
 }
 
 // ------------------------------------------------------------------ wiring

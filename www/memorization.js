@@ -3,6 +3,7 @@
 // (digits with a spurious corner patch) is fetched from this site when the view is first shown.
 import { Analyst, Cancelled } from './client.js';
 import { readLabels } from './labels.js';
+import { RunBar } from './runbar.js';
 import * as results from './memorization-results.js';
 import { el, fileErrorItems, fileItems } from './render.js';
 import * as S from './sources.js';
@@ -470,64 +471,33 @@ async function runAnalysis() {
 
 // ------------------------------------------------------------------ progress, status, errors
 
-function setStatus(text) {
-  $('mem-status').textContent = text;
-}
+const bar = new RunBar('mem-', view());
+const setStatus = (text) => bar.status(text);
+const showRunError = (message) => bar.error(message);
+const clearRunError = () => bar.clearError();
 
 function startProgress() {
-  $('mem-runbar').hidden = false;
-  $('mem-runbar').classList.add('running');
-  $('mem-progress-label').textContent = 'Working';
-  $('mem-cancel').hidden = false;
-  $('mem-progress').value = 0;
-  $('mem-progress-text').textContent = 'starting…';
-  view().dataset.run = 'running';
-  setStatus(state.mode === 'demo' ? 'Computing the example…' : 'Computing…');
+  bar.start(state.mode === 'demo' ? 'Computing the example…' : 'Computing…');
   checkInputs();
 }
 
-let lastStep = '';
-function showProgress(text, fraction) {
-  $('mem-progress').value = fraction;
-  $('mem-progress-text').textContent = `${text} · ${Math.floor(100 * fraction)}%`;
-  // Announce a new step, not every percent.
-  const step = text.replace(/ \(step.*$/, '');
-  if (step !== lastStep) {
-    lastStep = step;
-    setStatus(`Computing: ${step}…`);
-  }
-}
+/** `text` may end in "(step i of n)"; the rest is announced. */
+const showProgress = (text, fraction) => bar.progress(text, fraction, text.replace(/ \(step.*$/, ''));
 
 function finishProgress(how, message) {
   state.job = null;
-  lastStep = '';
-  view().dataset.run = how;
-  view().dataset.finished = String(Number(view().dataset.finished ?? 0) + 1);
-  $('mem-runbar').hidden = how !== 'cancelled';
-  $('mem-runbar').classList.remove('running');
-  $('mem-cancel').hidden = true;
-  if (how === 'done') $('mem-progress').value = 1;
-  setStatus(message);
+  bar.finish(how, message);
   checkInputs();
 }
 
 function cancel() {
   if (!state.job) return;
-  const at = Math.floor(100 * $('mem-progress').value);
   state.analyst.cancel();
-  finishProgress('cancelled', `Cancelled at ${at}%. Nothing is running now; press Run to start again.`);
-  $('mem-progress-label').textContent = 'Cancelled';
-  $('mem-progress-text').textContent = `Cancelled at ${at}%`;
+  state.job = null;
+  bar.cancelled();
+  checkInputs();
   if (state.run) results.nothing(state.run, 'No results: the run was cancelled. Press Run to start again.');
   $('mem-run').focus();
-}
-
-function showRunError(message) {
-  $('mem-run-errors').replaceChildren(el('p', { class: 'error' }, message));
-}
-
-function clearRunError() {
-  $('mem-run-errors').replaceChildren();
 }
 
 // ------------------------------------------------------------------ the view
