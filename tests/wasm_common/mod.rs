@@ -2,6 +2,28 @@
 //! bundled demo files, compared number by number with the CLI's output, which the test
 //! command writes to target/parity/ before building these tests.
 
+/// Declares every parity test below as a `#[wasm_bindgen_test]` of the including test crate,
+/// whose `wasm_bindgen_test_configure!` picks the runner (Node, browser, dedicated worker).
+macro_rules! parity_tests {
+    () => {
+        parity_tests!(
+            graph_matches_native,
+            euclidean_head_matches_native,
+            euclidean_probe_matches_native,
+            errors_are_values_not_panics,
+            pooled_phases_match_single_run,
+        );
+    };
+    ($($name:ident),+ $(,)?) => {
+        $(
+            #[wasm_bindgen_test::wasm_bindgen_test]
+            fn $name() {
+                wasm_common::$name();
+            }
+        )+
+    };
+}
+
 use convexlens::analysis::{run_euclidean, run_graph, EuclideanRequest, FileSet, GraphRequest, HeadSpec, Source};
 use convexlens::euclidean_convexity::EuclideanOptions;
 use convexlens::graph_convexity::GraphOptions;
