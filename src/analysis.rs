@@ -278,6 +278,20 @@ fn check_memory_for(files: &FileSet, source: &Source, limit_mib: Option<u64>, k:
     check_memory(&source.describe(), held, x.rows, x.cols, k, kind, limit.saturating_mul(1 << 20))
 }
 
+/// The neighbour graph of all rows of `source` for drawing paths when no analysis built it
+/// (the score used a subsample, or another file): the graph `auto` chooses for that many rows,
+/// after the same memory check, so a click on the picture cannot start an hour-long search.
+pub fn graph_for_paths(files: &mut FileSet, source: &Source, k: usize) -> Result<NeighbourGraph> {
+    let x = files.content(&source.file)?.matrix(source.field.as_deref())?;
+    NeighbourGraph::check(x.rows, k)?;
+    let kind = GraphKind::Auto.resolve(x.rows);
+    check_memory_for(files, source, None, k, &x, kind, 0)?;
+    match kind {
+        GraphKind::Approximate => Ok(build_approximate(&x, k, &NnDescentOptions::default(), &mut crate::progress::silent())?.0),
+        _ => NeighbourGraph::build(&x, k, &mut crate::progress::silent()),
+    }
+}
+
 /// The rows and labels of a graph run after the subsampling it asks for, with its warnings.
 fn graph_inputs(files: &mut FileSet, request: &GraphRequest, timer: &mut Timer) -> Result<(Matrix, Labels, Option<SubsampleNote>, Vec<String>)> {
     let x = files.matrix(&request.embeddings, "embeddings")?;

@@ -190,8 +190,7 @@ impl Session {
         let source: Source = from_js(source, "source")?;
         let cached = matches!(&self.graph, Some((s, gk, _)) if *s == source && *gk == k);
         if !cached {
-            let x = self.unrecorded_matrix(&source)?;
-            let g = NeighbourGraph::build(&x, k, &mut crate::progress::silent()).map_err(js_error)?;
+            let g = analysis::graph_for_paths(&mut self.files, &source, k).map_err(js_error)?;
             self.graph = Some((source, k, g));
         }
         let (_, _, g) = self.graph.as_ref().expect("set above");

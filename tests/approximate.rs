@@ -181,3 +181,13 @@ fn a_layer_sweep_is_refused_when_its_layers_will_not_fit() {
     let result = convexlens::analysis::run_layers(&mut set, &layers(Some(2048)), &mut silent()).unwrap();
     assert_eq!(result.result.layers.len(), 2);
 }
+
+#[test]
+fn paths_are_drawn_on_the_graph_auto_would_build() {
+    let (mut files, request) = files_and_request(1_000, 16, GraphKind::Auto, None);
+    let drawn = convexlens::analysis::graph_for_paths(&mut files, &request.embeddings, 10).unwrap();
+    let (x, _) = clustered(1_000, 16);
+    assert_eq!(drawn.knn, knn_exact(&x, 10, &mut silent()).unwrap(), "1,000 rows: the exact graph");
+    let message = convexlens::analysis::graph_for_paths(&mut files, &request.embeddings, 0).err().unwrap().to_string();
+    assert!(message.contains("k must be at least 1"), "{message}");
+}
