@@ -622,9 +622,10 @@ pub fn graph_memory_bytes(n: usize, d: usize, k: usize, kind: GraphKind, threads
             let cap = defaults.pool.max(k as usize) as u64;
             let sample = (defaults.rho * cap as f64).ceil() as u64;
             // Pools, forward lists, reverse reservoirs, offsets, and one round's proposals
-            // (at most 2 per pair of a row's ≤ 2·sample new and ≤ cap + sample old candidates).
+            // (at most 2 per pair of a row's ≤ 2·sample new and ≤ cap + sample old candidates),
+            // held up to three times at the peak: per task, gathered, and sorted by target.
             let pairs_per_row = 2 * sample * (2 * sample + cap + sample);
-            n * cap * 9 + n * (sample + cap) * 4 + 2 * n * sample * 12 + n * 12 + 2 * ROUND as u64 * pairs_per_row * 12
+            n * cap * 9 + n * (sample + cap) * 4 + 2 * n * sample * 12 + n * 12 + 3 * 2 * ROUND as u64 * pairs_per_row * 12
         }
         // Centred copy and norms, and one candidate shard of 2(k+1) entries per thread.
         _ => n * (4 * d + 4) + threads * n * (2 * (k + 1) * 8 + 4),
