@@ -27,9 +27,12 @@ onmessage = async ({ data: message }) => {
   if (message.op === 'load') {
     loaded = import(message.glue).then((module) => {
       module.initSync({ module: message.module });
-      // Optimises the hot code before the first real run (graph_convexity::warm_up).
-      module.warm_up();
       wasm = module;
+      // Optimises the hot code before the first real run (graph_convexity::warm_up); only a
+      // head start, so a failure of it is no failure of the worker.
+      try {
+        module.warm_up();
+      } catch { /* a head start only */ }
     });
     return;
   }

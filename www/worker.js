@@ -23,7 +23,11 @@ const ready = (async () => {
   const [wasm, module] = await Promise.all([import(glue.href), compile(new URL('convexlens_bg.wasm', glue))]);
   await wasm.default({ module_or_path: module });
   if ((navigator.hardwareConcurrency || 1) > 1) pool = new Pool(glue.href, module);
-  wasm.warm_up();
+  try {
+    wasm.warm_up();
+  } catch {
+    // Only a head start: the analyses work without it.
+  }
   await pool?.ready;
   return wasm;
 })();
