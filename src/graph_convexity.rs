@@ -4,7 +4,7 @@
 use crate::data::{Labels, Matrix};
 use crate::error::{Error, Result};
 use crate::graph::{Graph, PairSearch, ShortestPaths};
-use crate::knn::{knn_exact, KnnLists};
+use crate::knn::{self, knn_exact, KnnLists};
 use crate::progress::Progress;
 use crate::report::{self, Baseline, ClassScore, SkippedClass};
 use crate::rng::{Purpose, Rng};
@@ -128,17 +128,32 @@ pub fn graph_convexity(
 }
 
 /// A small graph-convexity run on generated data (512 rows of 128 dimensions, 8 classes,
-/// sampled pairs and one chance permutation, so every search routine runs). The page's
-/// workers call it once after loading: V8 first runs WebAssembly from quickly compiled
-/// baseline code and optimises functions only once they have been used, so without it a
-/// person's first analysis runs noticeably slower than the next ones.
-pub fn warm_up() -> Result<f64> {
+/// sampled pairs and one chance permutation, so every search routine runs), once whole and
+/// once through the phases a pool worker runs (www/pool.js). The page's workers call it
+/// after loading: V8 first runs WebAssembly from quickly compiled baseline code and
+/// optimises each function only once it has been used, so without it a person's first
+/// analysis runs noticeably slower than the next ones. Returns the two scores, which agree.
+pub fn warm_up() -> Result<(f64, f64)> {
     let (n, d) = (512, 128);
     let mut rng = Rng::new(0, Purpose::Noise, 0, 0);
     let data = (0..n * d).map(|t| ((t / d) % 8 == t % 8) as u8 as f32 + rng.normal() as f32).collect();
+    let x = Matrix::new(n, d, data)?;
     let names: Vec<String> = (0..n).map(|i| (i % 8).to_string()).collect();
+    let labels = Labels::from_strings(&names);
     let options = GraphOptions { n_paths: 200, baseline: 1, ..GraphOptions::default() };
-    Ok(graph_convexity(&Matrix::new(n, d, data)?, &Labels::from_strings(&names), &options, &mut crate::progress::silent())?.score)
+    let whole = graph_convexity(&x, &labels, &options, &mut crate::progress::silent())?.score;
+
+    let prep = knn::prepare(&x);
+    let mut candidates = knn::Candidates::new(n, knn::candidate_cap(n, options.k));
+    knn::scan(&prep, 0..knn::block_pair_count(n), &mut candidates);
+    let (neighbors, exhaustive_rows) = knn::refine(&x, &prep, options.k, 0, &candidates);
+    let graph = NeighbourGraph::from_lists(KnnLists { k: options.k, neighbors, exhaustive_rows });
+    let plan = PathPlan::new(&labels, &options)?;
+    let mut scores = vec![None; plan.num_queries()];
+    for (q, score) in score_sources(&graph.graph, &plan, 0..plan.num_sources()) {
+        scores[q as usize] = score;
+    }
+    Ok((whole, summarise(&graph, &labels, &plan, &scores).score))
 }
 
 /// The scores on a graph already built (so a layer sweep or a page can reuse it).

@@ -55,7 +55,7 @@ pub fn distance_kernel(data: Vec<f32>, rows: usize, cols: usize) -> std::result:
 /// first one (see `graph_convexity::warm_up`); returns its score.
 #[wasm_bindgen]
 pub fn warm_up() -> std::result::Result<f64, JsError> {
-    crate::graph_convexity::warm_up().map_err(js_error)
+    Ok(crate::graph_convexity::warm_up().map_err(js_error)?.0)
 }
 
 /// The files of one page session and the last neighbour graph, for drawing paths.

@@ -603,6 +603,7 @@ fn stratified_subsample_caps_classes_and_is_deterministic() {
 fn the_warm_up_run_scores_its_overlapping_classes() {
     // Classes differ by one unit in one coordinate against unit noise in 128: far from
     // separated, but above chance (1/8 plus direct edges).
-    let score = convexlens::graph_convexity::warm_up().unwrap();
+    let (score, by_phases) = convexlens::graph_convexity::warm_up().unwrap();
     assert!(score > 15.0 && score < 95.0, "{score}");
+    assert_eq!(score, by_phases, "the pool's phases give the whole run's score");
 }
