@@ -83,11 +83,16 @@ export class Pool {
     return Promise.all(this.workers.map((_, w) => this.call(w, op, args)));
   }
 
-  /** Runs tasks 0..count-1, each on whichever worker is free next: `task(w, i)` → promise. */
+  /**
+   * Runs tasks 0..count-1, each on whichever worker is free next: `task(w, i)` → promise.
+   * Each worker is given its next task before it finishes the current one, so it does not
+   * sit idle while a reply and the next request cross between threads.
+   */
   async each(count, task) {
     let next = 0;
     let failed = false;
-    await Promise.all(this.workers.map(async (_, w) => {
+    const lanes = this.workers.flatMap((_, w) => [w, w]);
+    await Promise.all(lanes.map(async (w) => {
       while (!failed && next < count) {
         try {
           await task(w, next++);
