@@ -70,12 +70,25 @@ impl Rng {
     /// Costs O(count), so `n` may be far larger than memory allows to list.
     pub fn sample_distinct(&mut self, n: u64, count: u64) -> Vec<u64> {
         assert!(count <= n, "cannot draw {count} distinct values from {n}");
-        let mut chosen = HashSet::with_capacity(count as usize);
+        // Which values are taken: a bit per value where that costs no more than a few words
+        // per draw (a class's pairs usually do), else a hash set. Both give the same draw.
+        let mut bits = if n <= 256 * count { vec![0u64; n.div_ceil(64) as usize] } else { Vec::new() };
+        let mut hashed = HashSet::new();
+        let mut take = |v: u64| {
+            if bits.is_empty() {
+                !hashed.insert(v)
+            } else {
+                let (word, bit) = ((v / 64) as usize, 1u64 << (v % 64));
+                let was = bits[word] & bit != 0;
+                bits[word] |= bit;
+                was
+            }
+        };
         let mut out = Vec::with_capacity(count as usize);
         for j in (n - count)..n {
             let t = self.below(j + 1);
-            let pick = if chosen.contains(&t) { j } else { t };
-            chosen.insert(pick);
+            // Floyd's algorithm: j itself is never taken before this step.
+            let pick = if take(t) { take(j); j } else { t };
             out.push(pick);
         }
         out.sort_unstable();
