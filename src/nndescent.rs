@@ -25,7 +25,7 @@ use crate::data::Matrix;
 use crate::error::{Error, Result};
 use crate::graph::Graph;
 use crate::graph_convexity::NeighbourGraph;
-use crate::knn::{squared_distance, squared_distance_lanes, KnnLists};
+use crate::knn::{squared_distance, KnnLists};
 use crate::progress::Progress;
 use crate::rng::{Purpose, Rng};
 use rayon::prelude::*;
@@ -559,7 +559,7 @@ pub fn estimate_recall(x: &Matrix, knn: &KnnLists, sample: usize, seed: u64) -> 
         .par_iter()
         .map(|&i| {
             let i = i as usize;
-            let mut all: Vec<(f64, u32)> = (0..n).map(|j| (squared_distance_lanes(x.row(i), x.row(j)), j as u32)).collect();
+            let mut all: Vec<(f64, u32)> = (0..n).map(|j| (squared_distance(x.row(i), x.row(j)), j as u32)).collect();
             let by_distance = |a: &(f64, u32), b: &(f64, u32)| a.partial_cmp(b).expect("finite distances");
             if want < n {
                 all.select_nth_unstable_by(want - 1, by_distance);
