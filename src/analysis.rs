@@ -744,12 +744,12 @@ pub fn run_memorization(
 pub struct GraphJob {
     pub x: Matrix,
     pub labels: Labels,
-    pub plan: crate::graph_convexity::PathPlan,
     pub request: GraphRequest,
     warnings: Vec<String>,
     subsample: Option<SubsampleNote>,
     timer: Timer,
-    graph: Option<NeighbourGraph>,
+    /// The graph and the plan of its paths, once the neighbour lists are given.
+    graph: Option<(NeighbourGraph, crate::graph_convexity::PathPlan)>,
 }
 
 /// `None`, recording no inputs, unless the run builds the exact graph of at least `min_rows`
@@ -770,15 +770,18 @@ pub fn begin_graph(files: &mut FileSet, request: &GraphRequest, min_rows: usize,
         return Ok(None);
     }
     NeighbourGraph::check(x.rows, k)?;
-    let plan = crate::graph_convexity::PathPlan::new(&labels, &request.options)?;
-    Ok(Some(GraphJob { x, labels, plan, request: request.clone(), warnings, subsample, timer, graph: None }))
+    crate::graph_convexity::PathPlan::check(&labels, &request.options)?;
+    Ok(Some(GraphJob { x, labels, request: request.clone(), warnings, subsample, timer, graph: None }))
 }
 
 impl GraphJob {
-    /// The exact neighbour lists of every row, as [`crate::knn::knn_exact`] gives them.
-    pub fn set_neighbours(&mut self, knn: crate::knn::KnnLists) {
-        self.graph = Some(NeighbourGraph::from_lists(knn));
+    /// The exact neighbour lists of every row, as [`crate::knn::knn_exact`] gives them;
+    /// returns the plan of the paths to score.
+    pub fn set_neighbours(&mut self, knn: crate::knn::KnnLists) -> Result<&crate::graph_convexity::PathPlan> {
+        let graph = NeighbourGraph::from_lists(knn);
+        let plan = crate::graph_convexity::PathPlan::new(&self.labels, &self.request.options, &graph.graph)?;
         self.timer.lap("neighbours");
+        Ok(&self.graph.insert((graph, plan)).1)
     }
 
     /// The envelope from the path score of every query of `plan` (`None`: no path).
@@ -787,11 +790,11 @@ impl GraphJob {
         files: &mut FileSet,
         scores: &[Option<f64>],
     ) -> Result<(Envelope<GraphAnalysis, GraphRequest>, Option<NeighbourGraph>)> {
-        let graph = self.graph.ok_or_else(|| Error::input("the neighbour lists were not given"))?;
-        if scores.len() != self.plan.num_queries() {
-            return Err(Error::input(format!("{} path scores for {} pairs", scores.len(), self.plan.num_queries())));
+        let (graph, plan) = self.graph.ok_or_else(|| Error::input("the neighbour lists were not given"))?;
+        if scores.len() != plan.num_queries() {
+            return Err(Error::input(format!("{} path scores for {} pairs", scores.len(), plan.num_queries())));
         }
-        let convexity = crate::graph_convexity::summarise(&graph, &self.labels, &self.plan, scores);
+        let convexity = crate::graph_convexity::summarise(&graph, &self.labels, &plan, scores);
         self.timer.lap("paths and scores");
         graph_warnings(&convexity, &mut self.warnings);
         let neighbour_graph = GraphInfo::exact(self.request.graph);

@@ -56,6 +56,16 @@ impl Graph {
         self.targets.len() / 2
     }
 
+    /// Mean weight of the edges of `v` (0 for an isolated node).
+    pub fn mean_edge(&self, v: usize) -> f64 {
+        let weights = &self.weights[self.offsets[v]..self.offsets[v + 1]];
+        if weights.is_empty() {
+            0.0
+        } else {
+            weights.iter().sum::<f64>() / weights.len() as f64
+        }
+    }
+
     fn neighbours(&self, v: usize) -> impl Iterator<Item = (usize, f64)> + '_ {
         let range = self.offsets[v]..self.offsets[v + 1];
         self.targets[range.clone()].iter().map(|&t| t as usize).zip(self.weights[range].iter().copied())

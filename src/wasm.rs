@@ -110,8 +110,6 @@ impl Session {
             cols: usize,
             k: usize,
             block_pairs: usize,
-            sources: usize,
-            queries: usize,
             classes: &'a [String],
         }
         to_js(&Sizes {
@@ -119,8 +117,6 @@ impl Session {
             cols: job.x.cols,
             k: job.request.options.k,
             block_pairs: crate::knn::block_pair_count(job.x.rows),
-            sources: job.plan.num_sources(),
-            queries: job.plan.num_queries(),
             classes: &job.labels.classes,
         })
     }
@@ -130,21 +126,28 @@ impl Session {
         self.job = None;
     }
 
-    /// The rows of the run begun, row-major, and their class codes.
-    pub fn graph_matrix(&self) -> std::result::Result<Vec<f32>, JsError> {
-        Ok(self.job()?.x.data.clone())
+    /// A copy of the rows of the run begun, row-major, for one pool worker.
+    pub fn graph_matrix(&self) -> std::result::Result<js_sys::Float32Array, JsError> {
+        Ok(js_sys::Float32Array::from(&self.job()?.x.data[..]))
     }
 
+    /// The class code of every row of the run begun.
     pub fn graph_codes(&self) -> std::result::Result<Vec<u32>, JsError> {
         Ok(self.job()?.labels.codes.clone())
     }
 
-    /// Every row's exact neighbour list, as `GraphPart::refine` gives them, in row order.
-    pub fn graph_neighbours(&mut self, lens: &[u32], rows: &[u32], dists: &[f64], exhaustive: usize) -> std::result::Result<(), JsError> {
+    /// Every row's exact neighbour list, as `GraphPart::refine` gives them, in row order;
+    /// returns the number of searches and of paths to score: {sources, queries}.
+    pub fn graph_neighbours(&mut self, lens: &[u32], rows: &[u32], dists: &[f64], exhaustive: usize) -> std::result::Result<JsValue, JsError> {
         let job = self.job.as_mut().ok_or_else(no_job)?;
         let knn = lists_from(job.request.options.k, lens, rows, dists, exhaustive)?;
-        job.set_neighbours(knn);
-        Ok(())
+        let plan = job.set_neighbours(knn).map_err(js_error)?;
+        #[derive(Serialize)]
+        struct Counts {
+            sources: usize,
+            queries: usize,
+        }
+        to_js(&Counts { sources: plan.num_sources(), queries: plan.num_queries() })
     }
 
     /// The result from every query's path score (NaN: no path), as `graph` returns it.
@@ -316,13 +319,16 @@ impl GraphPart {
 
     /// The graph from every row's lists (as `Session::graph_neighbours` takes them) and the
     /// pairs to score, drawn from the labels (class names and each row's code) and options.
-    pub fn set_graph(&mut self, lens: &[u32], rows: &[u32], dists: &[f64], classes: JsValue, codes: Vec<u32>, options: JsValue) -> std::result::Result<(), JsError> {
+    /// Returns the number of searches, which every worker's plan agrees on.
+    pub fn set_graph(&mut self, lens: &[u32], rows: &[u32], dists: &[f64], classes: JsValue, codes: Vec<u32>, options: JsValue) -> std::result::Result<usize, JsError> {
         let knn = lists_from(self.k, lens, rows, dists, 0)?;
         let labels = Labels { classes: from_js(classes, "classes")?, codes };
         let options: GraphOptions = from_js(options, "graph options")?;
-        let plan = PathPlan::new(&labels, &options).map_err(js_error)?;
-        self.paths = Some((Graph::from_knn_union(&knn), plan));
-        Ok(())
+        let graph = Graph::from_knn_union(&knn);
+        let plan = PathPlan::new(&labels, &options, &graph).map_err(js_error)?;
+        let sources = plan.num_sources();
+        self.paths = Some((graph, plan));
+        Ok(sources)
     }
 
     /// Path scores of the queries of sources `first..end`: [query numbers, scores (NaN: no path)].

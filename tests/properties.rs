@@ -607,3 +607,33 @@ fn the_warm_up_run_scores_its_overlapping_classes() {
     assert!(score > 15.0 && score < 95.0, "{score}");
     assert_eq!(score, by_phases, "the pool's phases give the whole run's score");
 }
+
+#[test]
+fn each_pair_scores_as_the_search_from_its_drawn_source_would() {
+    // The plan starts each search from whichever end of a pair is sparser; a path's score
+    // depends only on its interior, so every class score must equal a plain search from the
+    // first row of each ordered pair (all pairs are used, so none is sampled away).
+    let (x, labels) = overlapping_classes();
+    let o = options(5, usize::MAX, 0, 0);
+    let result = gc(&x, &labels, &o);
+    let graph = convexlens::graph_convexity::NeighbourGraph::build(&x, o.k, &mut silent()).unwrap().graph;
+    let mut search = convexlens::graph::ShortestPaths::new(x.rows);
+    let mut interior = Vec::new();
+    for (c, members) in labels.members().iter().enumerate() {
+        let mut total = 0.0;
+        for &a in members {
+            let others: Vec<u32> = members.iter().filter(|&&b| b != a).map(|&b| b as u32).collect();
+            search.run(&graph, a, &others);
+            for &b in &others {
+                total += match search.interior(b as usize, &mut interior) {
+                    None => 0.0,
+                    Some(()) if interior.is_empty() => 1.0,
+                    Some(()) => interior.iter().filter(|&&v| labels.codes[v as usize] == c as u32).count() as f64 / interior.len() as f64,
+                };
+            }
+        }
+        let expected = 100.0 * total / (members.len() * (members.len() - 1)) as f64;
+        let got = class(&result, &labels.classes[c]).score;
+        assert!((got - expected).abs() < 1e-9, "class {}: {got} vs {expected}", labels.classes[c]);
+    }
+}

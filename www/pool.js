@@ -112,11 +112,15 @@ export class Pool {
     if (this.retired) return null;
     const sizes = session.graph_begin(request, minRows, this.size);
     if (!sizes) return null;
-    const { rows, cols, k, block_pairs: blockPairs, sources, queries, classes } = sizes;
+    const { rows, cols, k, block_pairs: blockPairs, classes } = sizes;
     const workers = this.size;
     try {
       progress('nearest neighbours', 0);
-      await this.all('init', { data: session.graph_matrix(), rows, cols, k });
+      // A copy of the rows for each worker, moved to it rather than cloned.
+      await Promise.all(this.workers.map((_, w) => {
+        const data = session.graph_matrix();
+        return this.call(w, 'init', { data, rows, cols, k }, [data.buffer]);
+      }));
 
       // Block pairs in small tasks, for balance and progress; any split merges the same.
       const pairStep = Math.max(1, Math.ceil(blockPairs / (8 * workers)));
@@ -151,20 +155,30 @@ export class Pool {
       };
       const lists = { lens: concat(Uint32Array, 0), rows: concat(Uint32Array, 1), dists: concat(Float64Array, 2) };
       const exhaustive = refined.reduce((n, r) => n + r[3], 0);
-      session.graph_neighbours(lists.lens, lists.rows, lists.dists, exhaustive);
+      const [sources] = await this.all('graph', { ...lists, classes, codes: session.graph_codes(), options: request.options ?? {} });
       progress('nearest neighbours', 1);
-
       progress('shortest paths', 0);
-      await this.all('graph', { ...lists, classes, codes: session.graph_codes(), options: request.options ?? {} });
-      const scores = new Float64Array(queries);
+      let scores = null;
       const sourceStep = Math.max(1, Math.ceil(sources / (32 * workers)));
       const sourceTasks = Math.ceil(sources / sourceStep);
       let searched = 0;
-      await this.each(sourceTasks, async (w, t) => {
+      const scoring = this.each(sourceTasks, async (w, t) => {
         const [query, score] = await this.call(w, 'paths', { first: t * sourceStep, end: (t + 1) * sourceStep });
         for (let i = 0; i < query.length; i++) scores[query[i]] = score[i];
         progress('shortest paths', ++searched / sourceTasks);
       });
+      // This worker builds its own graph and plan (for the summary) while the pool searches:
+      // no reply is handled before this returns.
+      let plan;
+      try {
+        plan = session.graph_neighbours(lists.lens, lists.rows, lists.dists, exhaustive);
+      } catch (error) {
+        scoring.catch(() => {});
+        throw error;
+      }
+      scores = new Float64Array(plan.queries);
+      await scoring;
+      if (plan.sources !== sources) throw new Error(`the workers planned ${sources} searches, this one ${plan.sources}`);
       const result = session.graph_finish(scores);
       result.workers = workers;
       return result;
