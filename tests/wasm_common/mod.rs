@@ -175,9 +175,9 @@ pub fn pooled_phases_match_single_run() {
     let sizes = rust(coordinator.graph_begin(js(&request), 0, 3).map_err(JsValue::from).unwrap());
     let size = |key: &str| sizes[key].as_u64().unwrap() as usize;
     assert_eq!(size("block_pairs"), 6);
-    let matrix = coordinator.graph_matrix().map_err(JsValue::from).unwrap();
-    let mut parts: Vec<GraphPart> =
-        (0..3).map(|_| GraphPart::new(matrix.clone(), rows, cols, size("k")).map_err(JsValue::from).unwrap()).collect();
+    let mut parts: Vec<GraphPart> = (0..3)
+        .map(|_| GraphPart::new(coordinator.graph_matrix().map_err(JsValue::from).unwrap().to_vec(), rows, cols, size("k")).map_err(JsValue::from).unwrap())
+        .collect();
     for (t, pair) in (0..size("block_pairs")).rev().enumerate() {
         parts[t % 3].scan(pair, pair + 1);
     }
@@ -200,15 +200,18 @@ pub fn pooled_phases_match_single_run() {
         dists.extend(lists.get(2).unchecked_into::<Float64Array>().to_vec());
         exhaustive += lists.get(3).as_f64().unwrap();
     }
-    coordinator.graph_neighbours(&lens, &neighbours, &dists, exhaustive as usize).map_err(JsValue::from).unwrap();
+    let plan = rust(coordinator.graph_neighbours(&lens, &neighbours, &dists, exhaustive as usize).map_err(JsValue::from).unwrap());
+    let count = |key: &str| plan[key].as_u64().unwrap() as usize;
     let codes = coordinator.graph_codes().map_err(JsValue::from).unwrap();
     for part in &mut parts {
-        part.set_graph(&lens, &neighbours, &dists, js(&sizes["classes"]), codes.clone(), js(&request["options"]))
+        let sources = part
+            .set_graph(&lens, &neighbours, &dists, js(&sizes["classes"]), codes.clone(), js(&request["options"]))
             .map_err(JsValue::from)
             .unwrap();
+        assert_eq!(sources, count("sources"), "every worker plans the same searches");
     }
-    let mut scores = vec![f64::INFINITY; size("queries")];
-    for (t, first) in (0..size("sources")).step_by(97).enumerate().collect::<Vec<_>>().into_iter().rev() {
+    let mut scores = vec![f64::INFINITY; count("queries")];
+    for (t, first) in (0..count("sources")).step_by(97).enumerate().collect::<Vec<_>>().into_iter().rev() {
         let scored = parts[t % 3].paths(first, first + 97).map_err(JsValue::from).unwrap();
         let queries = scored.get(0).unchecked_into::<Uint32Array>().to_vec();
         for (q, s) in queries.into_iter().zip(scored.get(1).unchecked_into::<Float64Array>().to_vec()) {
