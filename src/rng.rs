@@ -70,29 +70,44 @@ impl Rng {
     /// Costs O(count), so `n` may be far larger than memory allows to list.
     pub fn sample_distinct(&mut self, n: u64, count: u64) -> Vec<u64> {
         assert!(count <= n, "cannot draw {count} distinct values from {n}");
-        // Which values are taken: a bit per value where that costs no more than a few words
-        // per draw (a class's pairs usually do), else a hash set. Both give the same draw.
-        let mut bits = if n <= 256 * count { vec![0u64; n.div_ceil(64) as usize] } else { Vec::new() };
-        let mut hashed = HashSet::new();
-        let mut take = |v: u64| {
-            if bits.is_empty() {
-                !hashed.insert(v)
-            } else {
-                let (word, bit) = ((v / 64) as usize, 1u64 << (v % 64));
-                let was = bits[word] & bit != 0;
-                bits[word] |= bit;
-                was
+        // A bit per value where that costs no more than a few words per draw (a class's
+        // pairs usually do), else a hash set: the same draw either way.
+        self.floyd(n, count, n <= 256 * count)
+    }
+
+    /// Floyd's algorithm: step j draws t from 0..=j and takes t, or j (never taken before)
+    /// when t already is.
+    fn floyd(&mut self, n: u64, count: u64, bitset: bool) -> Vec<u64> {
+        if bitset {
+            // The set bits in order are the sorted draw.
+            let mut taken = vec![0u64; n.div_ceil(64) as usize];
+            let is_taken = |taken: &[u64], v: u64| taken[(v / 64) as usize] & (1 << (v % 64)) != 0;
+            for j in (n - count)..n {
+                let t = self.below(j + 1);
+                let pick = if is_taken(&taken, t) { j } else { t };
+                taken[(pick / 64) as usize] |= 1 << (pick % 64);
             }
-        };
-        let mut out = Vec::with_capacity(count as usize);
-        for j in (n - count)..n {
-            let t = self.below(j + 1);
-            // Floyd's algorithm: j itself is never taken before this step.
-            let pick = if take(t) { take(j); j } else { t };
-            out.push(pick);
+            let mut out = Vec::with_capacity(count as usize);
+            for (w, &word) in taken.iter().enumerate() {
+                let mut rest = word;
+                while rest != 0 {
+                    out.push(w as u64 * 64 + u64::from(rest.trailing_zeros()));
+                    rest &= rest - 1;
+                }
+            }
+            out
+        } else {
+            let mut chosen = HashSet::with_capacity(count as usize);
+            let mut out = Vec::with_capacity(count as usize);
+            for j in (n - count)..n {
+                let t = self.below(j + 1);
+                let pick = if chosen.contains(&t) { j } else { t };
+                chosen.insert(pick);
+                out.push(pick);
+            }
+            out.sort_unstable();
+            out
         }
-        out.sort_unstable();
-        out
     }
 
     /// Standard normal by Box–Muller (one value per two uniforms, the cosine branch).
@@ -136,6 +151,17 @@ mod tests {
         }
         // Each count is Binomial(60000, 1/6): sd ≈ 91, so ±500 fails only by a bug.
         assert!(counts.iter().all(|&c| (c as i64 - 10_000).abs() < 500), "{counts:?}");
+    }
+
+    #[test]
+    fn floyd_sample_is_the_same_with_a_bitset_or_a_hash_set() {
+        for (n, count) in [(10, 10), (2_000u64, 1000), (200_000, 1000), (9_900, 5000)] {
+            let draw = |bitset| Rng::new(5, Purpose::GraphPairs, 0, 0).floyd(n, count, bitset);
+            let with_bits = draw(true);
+            assert_eq!(with_bits, draw(false), "n = {n}, count = {count}");
+            assert_eq!(with_bits.len(), count as usize);
+            assert!(with_bits.windows(2).all(|w| w[0] < w[1]) && *with_bits.last().unwrap() < n);
+        }
     }
 
     #[test]
