@@ -116,8 +116,9 @@ export class Pool {
     const workers = this.size;
     try {
       progress('nearest neighbours', 0);
-      // A copy of the rows for each worker, moved to it rather than cloned.
-      await Promise.all(this.workers.map((_, w) => {
+      // A copy of the rows for each worker, moved to it rather than cloned. A worker handles
+      // messages in order, so its first scan follows without waiting for the reply.
+      const initialised = Promise.all(this.workers.map((_, w) => {
         const data = session.graph_matrix();
         return this.call(w, 'init', { data, rows, cols, k }, [data.buffer]);
       }));
@@ -126,10 +127,11 @@ export class Pool {
       const pairStep = Math.max(1, Math.ceil(blockPairs / (8 * workers)));
       const pairTasks = Math.ceil(blockPairs / pairStep);
       let scanned = 0;
-      await this.each(pairTasks, async (w, t) => {
+      const scanning = this.each(pairTasks, async (w, t) => {
         await this.call(w, 'scan', { first: t * pairStep, end: (t + 1) * pairStep });
         progress('nearest neighbours', (++scanned / pairTasks) * 0.95);
       });
+      await Promise.all([initialised, scanning]);
       const candidates = await this.all('candidates');
       const cap = candidates[0][0].length / rows;
 
@@ -155,10 +157,20 @@ export class Pool {
       };
       const lists = { lens: concat(Uint32Array, 0), rows: concat(Uint32Array, 1), dists: concat(Float64Array, 2) };
       const exhaustive = refined.reduce((n, r) => n + r[3], 0);
-      const [sources] = await this.all('graph', { ...lists, classes, codes: session.graph_codes(), options: request.options ?? {} });
+      // The workers build the graph and plan their searches while this one does the same,
+      // which tells it how many searches there are; their path tasks queue behind.
+      const built = this.all('graph', { ...lists, classes, codes: session.graph_codes(), options: request.options ?? {} });
+      let plan;
+      try {
+        plan = session.graph_neighbours(lists.lens, lists.rows, lists.dists, exhaustive);
+      } catch (error) {
+        built.catch(() => {});
+        throw error;
+      }
       progress('nearest neighbours', 1);
       progress('shortest paths', 0);
-      let scores = null;
+      const { sources } = plan;
+      const scores = new Float64Array(plan.queries);
       const sourceStep = Math.max(1, Math.ceil(sources / (32 * workers)));
       const sourceTasks = Math.ceil(sources / sourceStep);
       let searched = 0;
@@ -167,18 +179,8 @@ export class Pool {
         for (let i = 0; i < query.length; i++) scores[query[i]] = score[i];
         progress('shortest paths', ++searched / sourceTasks);
       });
-      // This worker builds its own graph and plan (for the summary) while the pool searches:
-      // no reply is handled before this returns.
-      let plan;
-      try {
-        plan = session.graph_neighbours(lists.lens, lists.rows, lists.dists, exhaustive);
-      } catch (error) {
-        scoring.catch(() => {});
-        throw error;
-      }
-      scores = new Float64Array(plan.queries);
-      await scoring;
-      if (plan.sources !== sources) throw new Error(`the workers planned ${sources} searches, this one ${plan.sources}`);
+      const [planned] = await Promise.all([built, scoring]);
+      if (planned.some((s) => s !== sources)) throw new Error(`the workers planned ${planned} searches, this one ${sources}`);
       const result = session.graph_finish(scores);
       result.workers = workers;
       return result;
