@@ -127,6 +127,16 @@ pub fn graph_convexity(
     score_on_graph(&graph, labels, options, progress)
 }
 
+/// The warm-up's data: 512 rows of 128 dimensions in 8 overlapping classes (row i is of
+/// class i mod 8, one unit along its class's axis plus unit noise).
+pub fn warm_up_data() -> (Matrix, Labels) {
+    let (n, d) = (512, 128);
+    let mut rng = Rng::new(0, Purpose::Noise, 0, 0);
+    let data = (0..n * d).map(|t| ((t / d) % 8 == t % 8) as u8 as f32 + rng.normal() as f32).collect();
+    let names: Vec<String> = (0..n).map(|i| (i % 8).to_string()).collect();
+    (Matrix::new(n, d, data).expect("n·d values"), Labels::from_strings(&names))
+}
+
 /// A small graph-convexity run on generated data (512 rows of 128 dimensions, 8 classes,
 /// sampled pairs and one chance permutation, so every search routine runs), once whole and
 /// once through the phases a pool worker runs (www/pool.js). The page's workers call it
@@ -134,12 +144,8 @@ pub fn graph_convexity(
 /// optimises each function only once it has been used, so without it a person's first
 /// analysis runs noticeably slower than the next ones. Returns the two scores, which agree.
 pub fn warm_up() -> Result<(f64, f64)> {
-    let (n, d) = (512, 128);
-    let mut rng = Rng::new(0, Purpose::Noise, 0, 0);
-    let data = (0..n * d).map(|t| ((t / d) % 8 == t % 8) as u8 as f32 + rng.normal() as f32).collect();
-    let x = Matrix::new(n, d, data)?;
-    let names: Vec<String> = (0..n).map(|i| (i % 8).to_string()).collect();
-    let labels = Labels::from_strings(&names);
+    let (x, labels) = warm_up_data();
+    let n = x.rows;
     let options = GraphOptions { n_paths: 200, baseline: 1, ..GraphOptions::default() };
     let whole = graph_convexity(&x, &labels, &options, &mut crate::progress::silent())?.score;
 

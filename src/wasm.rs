@@ -58,6 +58,18 @@ pub fn warm_up() -> std::result::Result<f64, JsError> {
     Ok(crate::graph_convexity::warm_up().map_err(js_error)?.0)
 }
 
+/// The warm-up's data as a person would drop it, [embeddings.npy, labels.npy]: the analysis
+/// worker runs it once through the pool (www/worker.js), so that the first real run meets
+/// warmed-up JavaScript, glue and message paths as well as optimised module code.
+#[wasm_bindgen]
+pub fn warm_up_files() -> js_sys::Array {
+    let (x, labels) = crate::graph_convexity::warm_up_data();
+    let codes: Vec<f32> = labels.codes.iter().map(|&c| c as f32).collect();
+    let embeddings = crate::io::npy_f32(x.rows, x.cols, &x.data);
+    let labels = crate::io::npy_f32(codes.len(), 0, &codes);
+    typed_arrays(&[js_sys::Uint8Array::from(&embeddings[..]).into(), js_sys::Uint8Array::from(&labels[..]).into()])
+}
+
 /// The files of one page session and the last neighbour graph, for drawing paths.
 #[wasm_bindgen]
 pub struct Session {
