@@ -748,8 +748,9 @@ pub struct GraphJob {
     warnings: Vec<String>,
     subsample: Option<SubsampleNote>,
     timer: Timer,
-    /// The graph and the plan of its paths, once the neighbour lists are given.
-    graph: Option<(NeighbourGraph, crate::graph_convexity::PathPlan)>,
+    /// The pairs to score, once drawn.
+    plan: Option<crate::graph_convexity::PathPlan>,
+    graph: Option<NeighbourGraph>,
 }
 
 /// `None`, recording no inputs, unless the run builds the exact graph of at least `min_rows`
@@ -771,17 +772,22 @@ pub fn begin_graph(files: &mut FileSet, request: &GraphRequest, min_rows: usize,
     }
     NeighbourGraph::check(x.rows, k)?;
     crate::graph_convexity::PathPlan::check(&labels, &request.options)?;
-    Ok(Some(GraphJob { x, labels, request: request.clone(), warnings, subsample, timer, graph: None }))
+    Ok(Some(GraphJob { x, labels, request: request.clone(), warnings, subsample, timer, plan: None, graph: None }))
 }
 
 impl GraphJob {
-    /// The exact neighbour lists of every row, as [`crate::knn::knn_exact`] gives them;
-    /// returns the plan of the paths to score.
-    pub fn set_neighbours(&mut self, knn: crate::knn::KnnLists) -> Result<&crate::graph_convexity::PathPlan> {
-        let graph = NeighbourGraph::from_lists(knn);
-        let plan = crate::graph_convexity::PathPlan::new(&self.labels, &self.request.options, &graph.graph)?;
+    /// The pairs to score, drawn on first use (a summary needs no graph for them).
+    pub fn plan(&mut self) -> Result<&crate::graph_convexity::PathPlan> {
+        if self.plan.is_none() {
+            self.plan = Some(crate::graph_convexity::PathPlan::draw(&self.labels, &self.request.options)?);
+        }
+        Ok(self.plan.as_ref().expect("drawn above"))
+    }
+
+    /// The exact neighbour lists of every row, as [`crate::knn::knn_exact`] gives them.
+    pub fn set_neighbours(&mut self, knn: crate::knn::KnnLists) {
+        self.graph = Some(NeighbourGraph::from_lists(knn));
         self.timer.lap("neighbours");
-        Ok(&self.graph.insert((graph, plan)).1)
     }
 
     /// The envelope from the path score of every query of `plan` (`None`: no path).
@@ -790,7 +796,9 @@ impl GraphJob {
         files: &mut FileSet,
         scores: &[Option<f64>],
     ) -> Result<(Envelope<GraphAnalysis, GraphRequest>, Option<NeighbourGraph>)> {
-        let (graph, plan) = self.graph.ok_or_else(|| Error::input("the neighbour lists were not given"))?;
+        self.plan()?;
+        let plan = self.plan.take().expect("drawn above");
+        let graph = self.graph.take().ok_or_else(|| Error::input("the neighbour lists were not given"))?;
         if scores.len() != plan.num_queries() {
             return Err(Error::input(format!("{} path scores for {} pairs", scores.len(), plan.num_queries())));
         }

@@ -156,7 +156,7 @@ pub fn warm_up() -> Result<(f64, f64)> {
     let graph = NeighbourGraph::from_lists(KnnLists { k: options.k, neighbors, exhaustive_rows });
     let plan = PathPlan::new(&labels, &options, &graph.graph)?;
     let mut scores = vec![None; plan.num_queries()];
-    for (q, score) in score_sources(&graph.graph, &plan, 0..plan.num_sources()) {
+    for (q, score) in score_rows(&graph.graph, &plan, 0..n) {
         scores[q as usize] = score;
     }
     Ok((whole, summarise(&graph, &labels, &plan, &scores).score))
@@ -176,19 +176,18 @@ pub fn score_on_graph(
 
 /// Every path to score, grouped by the row its search starts from: a pure function of the
 /// labels, options and graph, so workers that each rebuild it agree on the numbering of
-/// queries and searches.
+/// queries.
 pub struct PathPlan {
     labellings: Vec<Vec<u32>>,
     queries: Vec<Query>,
-    /// Query numbers sorted by (source, number).
+    /// Query numbers grouped by the row their search starts from, in order within a row:
+    /// row v's are `order[starts[v]..starts[v + 1]]` (both empty until `search_from`).
     order: Vec<u32>,
-    /// `order[sources[s]..sources[s + 1]]` are the queries of source number s.
-    sources: Vec<usize>,
+    starts: Vec<usize>,
 }
 
 impl PathPlan {
-    /// What [`PathPlan::new`] refuses in the options and labels, for callers that check
-    /// before the graph is built.
+    /// What [`PathPlan::draw`] refuses in the options and labels.
     pub fn check(labels: &Labels, options: &GraphOptions) -> Result<()> {
         if options.n_paths == 0 {
             return Err(Error::input("the number of paths per class must be at least 1"));
@@ -196,11 +195,10 @@ impl PathPlan {
         report::require_a_scored_class(labels)
     }
 
-    /// Draws the pairs of every labelling (SPEC §1.2) and chooses where each one's search
-    /// starts.
-    pub fn new(labels: &Labels, options: &GraphOptions, graph: &Graph) -> Result<PathPlan> {
+    /// The pairs of every labelling (SPEC §1.2): all a summary needs. Where each pair's
+    /// search starts is chosen by [`PathPlan::search_from`].
+    pub fn draw(labels: &Labels, options: &GraphOptions) -> Result<PathPlan> {
         Self::check(labels, options)?;
-        labels.check_rows(graph.num_nodes(), "the label list")?;
         let labellings = labellings(labels, options.seed, options.baseline);
         let num_classes = labels.num_classes();
         let mut queries = Vec::new();
@@ -213,46 +211,60 @@ impl PathPlan {
                 }
             }
         }
-        search_from_the_sparser_end(graph, &mut queries);
-        // Counting sort by source: query numbers stay in order within a source.
+        Ok(PathPlan { labellings, queries, order: Vec::new(), starts: Vec::new() })
+    }
+
+    /// Draws the pairs and chooses where each one's search starts on `graph`.
+    pub fn new(labels: &Labels, options: &GraphOptions, graph: &Graph) -> Result<PathPlan> {
+        labels.check_rows(graph.num_nodes(), "the label list")?;
+        let mut plan = Self::draw(labels, options)?;
+        plan.search_from(graph);
+        Ok(plan)
+    }
+
+    /// Turns the pairs to search from their sparser end on `graph` (whose rows the labels
+    /// describe) and groups them by that row, in a counting sort.
+    fn search_from(&mut self, graph: &Graph) {
+        search_from_the_sparser_end(graph, &mut self.queries);
         let n = graph.num_nodes();
         let mut starts = vec![0usize; n + 1];
-        for q in &queries {
+        for q in &self.queries {
             starts[q.source as usize + 1] += 1;
         }
         for v in 0..n {
             starts[v + 1] += starts[v];
         }
-        let mut sources: Vec<usize> = (0..n).filter(|&v| starts[v + 1] > starts[v]).map(|v| starts[v]).collect();
-        sources.push(queries.len());
-        let mut order = vec![0u32; queries.len()];
-        for (number, q) in queries.iter().enumerate() {
-            let at = &mut starts[q.source as usize];
+        let mut order = vec![0u32; self.queries.len()];
+        let mut next = starts.clone();
+        for (number, q) in self.queries.iter().enumerate() {
+            let at = &mut next[q.source as usize];
             order[*at] = number as u32;
             *at += 1;
         }
-        Ok(PathPlan { labellings, queries, order, sources })
+        (self.order, self.starts) = (order, starts);
     }
 
     pub fn num_queries(&self) -> usize {
         self.queries.len()
     }
 
-    /// Distinct source rows: one shortest-path search each.
-    pub fn num_sources(&self) -> usize {
-        self.sources.len() - 1
+    /// The queries whose search starts at `row`.
+    fn group(&self, row: usize) -> &[u32] {
+        &self.order[self.starts[row]..self.starts[row + 1]]
     }
 
-    fn group(&self, source: usize) -> &[u32] {
-        &self.order[self.sources[source]..self.sources[source + 1]]
+    /// Rows that start at least one search.
+    fn searched_rows(&self) -> Vec<usize> {
+        (0..self.starts.len().saturating_sub(1)).filter(|&v| self.starts[v + 1] > self.starts[v]).collect()
     }
 }
 
-/// (query number, path score) of the queries of sources `sources` (numbers of
-/// [`PathPlan::num_sources`]), on one thread: a worker's share of [`score_on_graph`].
-pub fn score_sources(graph: &Graph, plan: &PathPlan, sources: std::ops::Range<usize>) -> Vec<(u32, Option<f64>)> {
+/// (query number, path score) of the queries whose search starts at one of `rows`, on one
+/// thread: a worker's share of [`score_on_graph`].
+pub fn score_rows(graph: &Graph, plan: &PathPlan, rows: std::ops::Range<usize>) -> Vec<(u32, Option<f64>)> {
     let mut state = (Searches::new(graph.num_nodes()), Vec::new(), Vec::new());
-    sources.flat_map(|s| score_group(graph, plan, plan.group(s), &mut state)).collect()
+    let rows = rows.start.min(graph.num_nodes())..rows.end.min(graph.num_nodes());
+    rows.filter(|&v| !plan.group(v).is_empty()).flat_map(|v| score_group(graph, plan, plan.group(v), &mut state)).collect()
 }
 
 /// The result from every query's score (`scores[q]` for query q of the plan).
@@ -410,14 +422,14 @@ fn expected_chance(graph: &Graph, components: &[u32], sizes: &[usize]) -> Vec<f6
 /// distinct source serves every labelling and class.
 fn score_queries(graph: &Graph, plan: &PathPlan, progress: &mut dyn Progress) -> Result<Vec<Option<f64>>> {
     let n = graph.num_nodes();
-    let sources = plan.num_sources();
+    let rows = plan.searched_rows();
     let mut scores = vec![None; plan.num_queries()];
-    let chunk = sources.div_ceil(50).max(64);
-    for start in (0..sources).step_by(chunk) {
-        progress.report("shortest paths", start as f64 / sources as f64)?;
-        let results: Vec<Vec<(u32, Option<f64>)>> = (start..(start + chunk).min(sources))
-            .into_par_iter()
-            .map_init(|| (Searches::new(n), Vec::new(), Vec::new()), |state, s| score_group(graph, plan, plan.group(s), state))
+    let chunk = rows.len().div_ceil(50).max(64);
+    for (done, part) in rows.chunks(chunk).enumerate() {
+        progress.report("shortest paths", (done * chunk) as f64 / rows.len() as f64)?;
+        let results: Vec<Vec<(u32, Option<f64>)>> = part
+            .par_iter()
+            .map_init(|| (Searches::new(n), Vec::new(), Vec::new()), |state, &v| score_group(graph, plan, plan.group(v), state))
             .collect();
         for (q, s) in results.into_iter().flatten() {
             scores[q as usize] = s;

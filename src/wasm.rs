@@ -5,7 +5,7 @@ use crate::analysis::{self, CorrelateRequest, GraphJob, EuclideanRequest, FileSe
 use crate::error::{Error, Result};
 use crate::data::{Labels, Matrix};
 use crate::graph::Graph;
-use crate::graph_convexity::{score_sources, GraphOptions, NeighbourGraph, PathPlan};
+use crate::graph_convexity::{score_rows, GraphOptions, NeighbourGraph, PathPlan};
 use crate::knn::{candidate_cap, Candidates, KnnLists, Prepared};
 use crate::progress::Progress;
 use serde::Serialize;
@@ -148,18 +148,18 @@ impl Session {
         Ok(self.job()?.labels.codes.clone())
     }
 
-    /// Every row's exact neighbour list, as `GraphPart::refine` gives them, in row order;
-    /// returns the number of searches and of paths to score: {sources, queries}.
-    pub fn graph_neighbours(&mut self, lens: &[u32], rows: &[u32], dists: &[f64], exhaustive: usize) -> std::result::Result<JsValue, JsError> {
+    /// Draws the pairs of the run begun (while the pool scans) and returns how many there are.
+    pub fn graph_plan(&mut self) -> std::result::Result<usize, JsError> {
+        let job = self.job.as_mut().ok_or_else(no_job)?;
+        Ok(job.plan().map_err(js_error)?.num_queries())
+    }
+
+    /// Every row's exact neighbour list, as `GraphPart::refine` gives them, in row order.
+    pub fn graph_neighbours(&mut self, lens: &[u32], rows: &[u32], dists: &[f64], exhaustive: usize) -> std::result::Result<(), JsError> {
         let job = self.job.as_mut().ok_or_else(no_job)?;
         let knn = lists_from(job.request.options.k, lens, rows, dists, exhaustive)?;
-        let plan = job.set_neighbours(knn).map_err(js_error)?;
-        #[derive(Serialize)]
-        struct Counts {
-            sources: usize,
-            queries: usize,
-        }
-        to_js(&Counts { sources: plan.num_sources(), queries: plan.num_queries() })
+        job.set_neighbours(knn);
+        Ok(())
     }
 
     /// The result from every query's path score (NaN: no path), as `graph` returns it.
@@ -331,22 +331,23 @@ impl GraphPart {
 
     /// The graph from every row's lists (as `Session::graph_neighbours` takes them) and the
     /// pairs to score, drawn from the labels (class names and each row's code) and options.
-    /// Returns the number of searches, which every worker's plan agrees on.
+    /// Returns the number of pairs, which every worker's plan agrees on.
     pub fn set_graph(&mut self, lens: &[u32], rows: &[u32], dists: &[f64], classes: JsValue, codes: Vec<u32>, options: JsValue) -> std::result::Result<usize, JsError> {
         let knn = lists_from(self.k, lens, rows, dists, 0)?;
         let labels = Labels { classes: from_js(classes, "classes")?, codes };
         let options: GraphOptions = from_js(options, "graph options")?;
         let graph = Graph::from_knn_union(&knn);
         let plan = PathPlan::new(&labels, &options, &graph).map_err(js_error)?;
-        let sources = plan.num_sources();
+        let queries = plan.num_queries();
         self.paths = Some((graph, plan));
-        Ok(sources)
+        Ok(queries)
     }
 
-    /// Path scores of the queries of sources `first..end`: [query numbers, scores (NaN: no path)].
+    /// Path scores of the queries whose search starts at rows `first..end`: [query numbers,
+    /// scores (NaN: no path)].
     pub fn paths(&self, first: usize, end: usize) -> std::result::Result<js_sys::Array, JsError> {
         let (graph, plan) = self.paths.as_ref().ok_or_else(|| JsError::new("set_graph first"))?;
-        let scored = score_sources(graph, plan, first..end.min(plan.num_sources()));
+        let scored = score_rows(graph, plan, first..end);
         let queries: Vec<u32> = scored.iter().map(|s| s.0).collect();
         let scores: Vec<f64> = scored.iter().map(|s| s.1.unwrap_or(f64::NAN)).collect();
         Ok(typed_arrays(&[js_sys::Uint32Array::from(&queries[..]).into(), js_sys::Float64Array::from(&scores[..]).into()]))

@@ -131,7 +131,13 @@ export class Pool {
         await this.call(w, 'scan', { first: t * pairStep, end: (t + 1) * pairStep });
         progress('nearest neighbours', (++scanned / pairTasks) * 0.95);
       });
-      await Promise.all([initialised, scanning]);
+      // This worker draws the pairs to score meanwhile (they need no graph).
+      let queries;
+      try {
+        queries = session.graph_plan();
+      } finally {
+        await Promise.all([initialised, scanning]);
+      }
       const candidates = await this.all('candidates');
       const cap = candidates[0][0].length / rows;
 
@@ -157,30 +163,27 @@ export class Pool {
       };
       const lists = { lens: concat(Uint32Array, 0), rows: concat(Uint32Array, 1), dists: concat(Float64Array, 2) };
       const exhaustive = refined.reduce((n, r) => n + r[3], 0);
-      // The workers build the graph and plan their searches while this one does the same,
-      // which tells it how many searches there are; their path tasks queue behind.
+      // Each worker builds the graph and plans its searches; the path tasks (sources in row
+      // ranges) queue behind, and this worker builds its own graph for the summary meanwhile.
       const built = this.all('graph', { ...lists, classes, codes: session.graph_codes(), options: request.options ?? {} });
-      let plan;
-      try {
-        plan = session.graph_neighbours(lists.lens, lists.rows, lists.dists, exhaustive);
-      } catch (error) {
-        built.catch(() => {});
-        throw error;
-      }
       progress('nearest neighbours', 1);
       progress('shortest paths', 0);
-      const { sources } = plan;
-      const scores = new Float64Array(plan.queries);
-      const sourceStep = Math.max(1, Math.ceil(sources / (32 * workers)));
-      const sourceTasks = Math.ceil(sources / sourceStep);
+      const scores = new Float64Array(queries).fill(Infinity);
+      const searchStep = Math.max(1, Math.ceil(rows / (32 * workers)));
+      const searchTasks = Math.ceil(rows / searchStep);
       let searched = 0;
-      const scoring = this.each(sourceTasks, async (w, t) => {
-        const [query, score] = await this.call(w, 'paths', { first: t * sourceStep, end: (t + 1) * sourceStep });
+      const scoring = this.each(searchTasks, async (w, t) => {
+        const [query, score] = await this.call(w, 'paths', { first: t * searchStep, end: (t + 1) * searchStep });
         for (let i = 0; i < query.length; i++) scores[query[i]] = score[i];
-        progress('shortest paths', ++searched / sourceTasks);
+        progress('shortest paths', ++searched / searchTasks);
       });
-      const [planned] = await Promise.all([built, scoring]);
-      if (planned.some((s) => s !== sources)) throw new Error(`the workers planned ${planned} searches, this one ${sources}`);
+      try {
+        session.graph_neighbours(lists.lens, lists.rows, lists.dists, exhaustive);
+      } finally {
+        const [planned] = await Promise.all([built, scoring]);
+        if (planned.some((count) => count !== queries)) throw new Error(`the workers planned ${planned} pairs, this one ${queries}`);
+      }
+      if (scores.some((s) => s === Infinity)) throw new Error('a pair was not scored');
       const result = session.graph_finish(scores);
       result.workers = workers;
       return result;

@@ -200,18 +200,18 @@ pub fn pooled_phases_match_single_run() {
         dists.extend(lists.get(2).unchecked_into::<Float64Array>().to_vec());
         exhaustive += lists.get(3).as_f64().unwrap();
     }
-    let plan = rust(coordinator.graph_neighbours(&lens, &neighbours, &dists, exhaustive as usize).map_err(JsValue::from).unwrap());
-    let count = |key: &str| plan[key].as_u64().unwrap() as usize;
+    let queries = coordinator.graph_plan().map_err(JsValue::from).unwrap();
+    coordinator.graph_neighbours(&lens, &neighbours, &dists, exhaustive as usize).map_err(JsValue::from).unwrap();
     let codes = coordinator.graph_codes().map_err(JsValue::from).unwrap();
     for part in &mut parts {
-        let sources = part
+        let planned = part
             .set_graph(&lens, &neighbours, &dists, js(&sizes["classes"]), codes.clone(), js(&request["options"]))
             .map_err(JsValue::from)
             .unwrap();
-        assert_eq!(sources, count("sources"), "every worker plans the same searches");
+        assert_eq!(planned, queries, "every worker plans the same pairs");
     }
-    let mut scores = vec![f64::INFINITY; count("queries")];
-    for (t, first) in (0..count("sources")).step_by(97).enumerate().collect::<Vec<_>>().into_iter().rev() {
+    let mut scores = vec![f64::INFINITY; queries];
+    for (t, first) in (0..rows).step_by(97).enumerate().collect::<Vec<_>>().into_iter().rev() {
         let scored = parts[t % 3].paths(first, first + 97).map_err(JsValue::from).unwrap();
         let queries = scored.get(0).unchecked_into::<Uint32Array>().to_vec();
         for (q, s) in queries.into_iter().zip(scored.get(1).unchecked_into::<Float64Array>().to_vec()) {
