@@ -78,6 +78,20 @@ impl FileSet {
         Ok(())
     }
 
+    /// Reads a file and adds it, with its SHA-256 when the caller computed it (as
+    /// [`FileSet::insert_with_digest`]); returns what it holds. The file is parsed once, here,
+    /// and not again when an analysis first uses it. A file that cannot be read is not added.
+    pub fn insert_parsed(&mut self, name: String, bytes: Vec<u8>, sha256: Option<String>) -> Result<crate::io::FileSummary> {
+        let content = read_file(&name, &bytes)?;
+        let summary = content.summary();
+        match sha256 {
+            Some(sha256) => self.insert_with_digest(name.clone(), bytes, sha256)?,
+            None => self.insert(name.clone(), bytes),
+        }
+        self.parsed.insert(name, content);
+        Ok(summary)
+    }
+
     pub fn content(&mut self, file: &str) -> Result<&FileContent> {
         if !self.parsed.contains_key(file) {
             let bytes = self
@@ -845,5 +859,19 @@ mod tests {
         assert_eq!(files.used[2].sha256, computed);
         let message = files.insert_with_digest("y.tsv".into(), bytes, "ABC".into()).unwrap_err().to_string();
         assert!(message.contains("y.tsv") && message.contains("not a SHA-256 digest"), "{message}");
+    }
+
+    #[test]
+    fn a_file_read_when_added_is_used_as_read_and_a_bad_one_is_not_added() {
+        let source = Source { file: "y.tsv".into(), field: Some("label".into()) };
+        let mut files = FileSet::new([]);
+        let summary = files.insert_parsed("y.tsv".into(), b"id\tlabel\n0\ta\n1\tb\n".to_vec(), None).unwrap();
+        assert_eq!(summary, crate::io::read_file("y.tsv", b"id\tlabel\n0\ta\n1\tb\n").unwrap().summary());
+        // The bytes are not parsed again: a later read uses what was parsed.
+        files.bytes.insert("y.tsv".into(), b"not\ta table".to_vec());
+        assert_eq!(files.column(&source, "labels").unwrap(), vec!["a", "b"]);
+        let message = files.insert_parsed("bad.npy".into(), b"\x93NUMPY".to_vec(), None).unwrap_err().to_string();
+        assert!(message.contains("bad.npy"), "{message}");
+        assert!(files.content("bad.npy").is_err(), "a file that cannot be read is not added");
     }
 }

@@ -100,6 +100,15 @@ impl Session {
         Ok(())
     }
 
+    /// Adds a file, with its SHA-256 (lower-case hex) when the caller has it, and returns what
+    /// it holds, as `inspect` does: parsed once for both, so the first analysis does not
+    /// parse it again. A file that cannot be read is not added.
+    pub fn add_and_inspect(&mut self, name: String, bytes: Vec<u8>, sha256: Option<String>) -> std::result::Result<JsValue, JsError> {
+        let summary = self.files.insert_parsed(name, bytes, sha256).map_err(js_error)?;
+        self.graph = None;
+        to_js(&summary)
+    }
+
     pub fn graph(&mut self, request: JsValue, progress: &js_sys::Function) -> std::result::Result<JsValue, JsError> {
         let request: GraphRequest = from_js(request, "graph request")?;
         let (envelope, graph) =

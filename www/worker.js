@@ -83,7 +83,7 @@ async function digest(bytes) {
 const messageOf = (error) => (error && error.message) ? error.message : String(error);
 
 async function handle(message) {
-  const { Session, inspect } = await ready;
+  const { Session } = await ready;
   session ??= new Session();
   const { type, id } = message;
   switch (type) {
@@ -93,10 +93,8 @@ async function handle(message) {
       for (const file of message.files) {
         try {
           const bytes = new Uint8Array(await file.arrayBuffer());
-          summaries.push(inspect(file.name, bytes));
           const sha256 = await digest(bytes);
-          if (sha256) session.add_file_with_digest(file.name, bytes, sha256);
-          else session.add_file(file.name, bytes);
+          summaries.push(session.add_and_inspect(file.name, bytes, sha256 ?? undefined));
         } catch (error) {
           errors.push({ file: file.name, message: messageOf(error) });
         }
